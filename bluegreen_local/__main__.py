@@ -1,0 +1,5 @@
+"""Entry point for `python -m bluegreen_local`."""
+
+from bluegreen_local.cli import main
+
+main()

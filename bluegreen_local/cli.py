@@ -1,0 +1,279 @@
+"""Command line: parse, call one use case, render (rich on a terminal, or --json)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bluegreen_local import __version__, config, deploy, ops
+from bluegreen_local.errors import BlueGreenError, ExitCode
+from bluegreen_local.models import (
+    CheckResult,
+    DeployResult,
+    DownResult,
+    HistoryEvent,
+    Phase,
+    StatusResult,
+)
+
+app = typer.Typer(
+    name="bluegreen",
+    help="Zero-downtime blue-green deploys on one server behind nginx.\n\n"
+         "The app runs in two slots (blue and green, one port each). `deploy` starts the new "
+         "version on the idle slot, waits until it is healthy, points nginx at it, drains the "
+         "old slot and stops it. A version that fails its health check never gets traffic.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "-c", "--config", help="Config file [default: $BLUEGREEN_CONFIG, else ./bluegreen.toml].",
+    show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document instead of text.")]
+WaitLockOpt = Annotated[str, typer.Option(
+    "--wait-lock", help="Wait up to this long (e.g. 60s) for another command's lock.",
+    metavar="DURATION")]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+# -- error handling and rendering -------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def cli_errors(json_out: bool = False) -> Iterator[None]:
+    """The one place that turns our errors into messages and exit codes."""
+    try:
+        yield
+    except BlueGreenError as exc:
+        _fail(str(exc), exc.exit_code, json_out)
+    except KeyboardInterrupt:
+        _fail("interrupted", ExitCode.INTERRUPTED, json_out)
+
+
+def _fail(message: str, code: ExitCode, json_out: bool) -> NoReturn:
+    if json_out:
+        print(json.dumps({"ok": False, "error": message, "exit_code": int(code)}))
+    # Messages carry app output and paths; print them literally, never as rich markup.
+    err.print("error: ", style="bold red", end="")
+    err.print(message, markup=False, soft_wrap=True)
+    raise typer.Exit(int(code))
+
+
+def _dump(value: object) -> None:
+    print(json.dumps(_plain(value), indent=2))
+
+
+def _plain(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _progress(phase: Phase, seconds: float, detail: str) -> None:
+    err.print(f"[green]✓[/] {phase.value:<9} {seconds * 1000:8.0f} ms  ", end="")
+    err.print(detail, markup=False, soft_wrap=True)
+
+
+def _duration(text: str) -> float:
+    from bluegreen_local.validate import parse_duration
+
+    seconds = parse_duration(text)
+    if seconds is None or seconds < 0:
+        raise typer.BadParameter(f"{text!r} is not a duration like 30s or 2m")
+    return seconds
+
+
+def _load(path: Path | None) -> config.Config:
+    return config.load(path)
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log every step.")] = False,
+) -> None:
+    if version:
+        out.print(f"bluegreen-local {__version__}")
+        raise typer.Exit()
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@app.command("deploy")
+def deploy_cmd(
+    version: Annotated[str, typer.Argument(help="Version to deploy (A-Z a-z 0-9 . _ + -).")],
+    config_path: ConfigOpt = None,
+    json_out: JsonOpt = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Deploy even if VERSION is already live and healthy.")] = False,
+    wait_lock: WaitLockOpt = "0s",
+) -> None:
+    """Start VERSION on the idle slot and move traffic to it once healthy.
+
+    A no-op (exit 0, changed: false) when VERSION is already live and healthy.
+    Exit codes: 3 config, 4 health gate failed, 5 nginx refused, 6 locked, 7 port taken.
+    """
+    with cli_errors(json_out):
+        result = deploy.deploy(_load(config_path), version, force=force,
+                               wait_lock=_duration(wait_lock),
+                               report=deploy.quiet if json_out else _progress)
+    _render_deploy(result, json_out)
+
+
+@app.command()
+def rollback(config_path: ConfigOpt = None, json_out: JsonOpt = False,
+             wait_lock: WaitLockOpt = "0s") -> None:
+    """Go back to the previous version (a flip if its slot still runs, else a full deploy)."""
+    with cli_errors(json_out):
+        result = deploy.rollback(_load(config_path), wait_lock=_duration(wait_lock),
+                                 report=deploy.quiet if json_out else _progress)
+    _render_deploy(result, json_out)
+
+
+@app.command()
+def status(config_path: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """Show the live and idle slots, their health, nginx and the last event. Changes nothing."""
+    with cli_errors(json_out):
+        result = ops.status(_load(config_path))
+    _dump(result) if json_out else _render_status(result)
+
+
+@app.command()
+def history(
+    config_path: ConfigOpt = None,
+    json_out: JsonOpt = False,
+    limit: Annotated[int, typer.Option("-n", help="How many events to show.")] = 20,
+) -> None:
+    """List past deploys, rollbacks and downs, newest first."""
+    with cli_errors(json_out):
+        events = ops.history(_load(config_path), limit)
+    _dump(events) if json_out else _render_history(events)
+
+
+@app.command()
+def down(config_path: ConfigOpt = None, json_out: JsonOpt = False,
+         wait_lock: WaitLockOpt = "0s") -> None:
+    """Stop both slots and, in managed mode, the private nginx."""
+    with cli_errors(json_out):
+        result = ops.down(_load(config_path), wait_lock=_duration(wait_lock))
+    _dump(result) if json_out else _render_down(result)
+
+
+@app.command()
+def check(config_path: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """Validate the config, the nginx setup and the ports without changing anything."""
+    with cli_errors(json_out):
+        result = ops.check(_load(config_path))
+    _dump(result) if json_out else _render_check(result)
+    if not result.ok:
+        raise typer.Exit(int(ExitCode.CONFIG))
+
+
+@app.command()
+def init(
+    config_path: ConfigOpt = None,
+    name: Annotated[str, typer.Option("--name", help="The app's name.")] = "myapp",
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """Write a commented starter bluegreen.toml."""
+    with cli_errors():
+        path = ops.init(config.resolve_path(config_path), name, force=force)
+    out.print(f"wrote {path}; edit it, then run `bluegreen check`", markup=False)
+
+
+# -- renderers --------------------------------------------------------------------------------
+
+
+def _render_deploy(result: DeployResult, json_out: bool) -> None:
+    if json_out:
+        _dump(result)
+        return
+    if not result.changed:
+        out.print(f"unchanged: {result.message}", markup=False)
+        return
+    t = result.timings
+    prev = f" (was {result.previous.version} on {result.previous.slot})" if result.previous else ""
+    out.print(f"{result.action}: {result.message}{prev} in {t.total:.2f}s", markup=False)
+    if result.drain_timed_out:
+        err.print("warning: the drain timed out; requests still running on the old slot "
+                  "were cut off when it stopped", markup=False)
+
+
+def _render_status(result: StatusResult) -> None:
+    table = Table(title=f"bluegreen: {result.app}", show_header=True)
+    for column in ("", "slot", "port", "version", "pid", "health", "uptime", "memory"):
+        table.add_column(column)
+    for role, slot in (("live", result.live), ("idle", result.idle)):
+        if slot is None:
+            table.add_row(role, "-", "-", "-", "-", "-", "-", "-")
+            continue
+        health = {True: "healthy", False: "UNHEALTHY", None: "-"}[slot.healthy]
+        table.add_row(role, slot.slot, str(slot.port), slot.version or "-",
+                      str(slot.pid or "-") if slot.running else "stopped", health,
+                      f"{slot.uptime:.0f}s" if slot.uptime is not None else "-",
+                      f"{slot.memory_rss / 2**20:.1f} MiB" if slot.memory_rss else "-")
+    out.print(table)
+    ngx = result.nginx
+    state = f"running (pid {ngx.master_pid})" if ngx.running else "not running"
+    out.print(f"nginx ({ngx.mode}): {state}; generation {ngx.generation_served or '-'}",
+              markup=False)
+    if result.last_event:
+        e = result.last_event
+        out.print(f"last: {e.time} {e.action} {e.version or ''} {e.outcome} by {e.user}",
+                  markup=False)
+    for problem in result.problems:
+        err.print(f"drift: {problem}", markup=False)
+
+
+def _render_history(events: list[HistoryEvent]) -> None:
+    table = Table(show_header=True)
+    for column in ("time", "action", "outcome", "version", "slot", "previous", "total", "user"):
+        table.add_column(column)
+    for e in events:
+        total = f"{e.timings.total:.2f}s" if e.timings else "-"
+        prev = e.previous.version if e.previous else "-"
+        table.add_row(e.time, e.action, e.outcome, e.version or "-", e.slot or "-", prev, total,
+                      e.user)
+    out.print(table)
+
+
+def _render_down(result: DownResult) -> None:
+    if not result.changed:
+        out.print("nothing was running", markup=False)
+        return
+    names = ", ".join(f"{r.version} ({r.slot})" for r in result.stopped_slots) or "no slots"
+    extra = " and the managed nginx" if result.nginx_stopped else ""
+    out.print(f"stopped {names}{extra}", markup=False)
+
+
+def _render_check(result: CheckResult) -> None:
+    for item in result.items:
+        mark = "[green]ok[/]  " if item.ok else "[red]FAIL[/]"
+        out.print(f"{mark} {item.name}: ", end="")
+        out.print(item.detail, markup=False)
+    if result.snippet:
+        out.print("\nAdd to your nginx site:\n", markup=False)
+        out.print(result.snippet, markup=False)

@@ -1,0 +1,275 @@
+"""nginx adapter: render configs, test, reload, and confirm a reload by what nginx serves."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import psutil
+
+from bluegreen_local import proc, templating
+from bluegreen_local.config import Config
+from bluegreen_local.errors import CommandError, NginxError, StateError
+from bluegreen_local.models import Mode, Release, Slot
+from bluegreen_local.state import atomic_write, ensure_dir
+from bluegreen_local.templating import ServerLine, nginx_safe
+
+ADMIN_PATH: Final = "/generation"
+BAD_LOG_LEVELS: Final = ("[emerg]", "[alert]")
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """An nginx child process; pid plus create time survive pid reuse."""
+
+    pid: int
+    create_time: float
+
+
+def upstream_name(config: Config) -> str:
+    return f"bluegreen_{config.app.name.replace('-', '_')}"
+
+
+def render_upstream(config: Config, live: Release, token: str) -> str:
+    """The file bluegreen owns: upstream to the live slot plus the generation endpoint."""
+    return templating.render(
+        "upstream.conf.j2",
+        app=config.app.name,
+        generation=nginx_safe(token),
+        generation_var=f"{upstream_name(config)}_generation",
+        live=live,
+        upstream=upstream_name(config),
+        servers=[ServerLine(live.port)],
+        admin_socket=nginx_safe(str(config.nginx.admin_socket)),
+    )
+
+
+def render_main(config: Config) -> str:
+    """The managed nginx's nginx.conf."""
+    return templating.render(
+        "nginx.conf.j2",
+        app=config.app.name,
+        prefix=nginx_safe(str(config.nginx_prefix)),
+        worker_processes="auto",
+        shutdown_timeout=f"{max(1, round(config.drain.timeout))}s",
+        listen=nginx_safe(config.nginx.listen),
+        upstream=upstream_name(config),
+        upstream_file=nginx_safe(str(config.nginx.upstream_file)),
+    )
+
+
+def render_site_snippet(config: Config) -> str:
+    return templating.render(
+        "site-snippet.conf.j2",
+        upstream=upstream_name(config),
+        upstream_file=str(config.nginx.upstream_file),
+    )
+
+
+def main_conf(config: Config) -> Path:
+    return config.nginx_prefix / "conf/nginx.conf"
+
+
+def managed_argv(config: Config, *extra: str) -> list[str]:
+    """The managed nginx command line; -p/-c/-e must be the same on every call."""
+    prefix = config.nginx_prefix
+    return [config.nginx.binary, "-p", f"{prefix}/", "-c", str(main_conf(config)),
+            "-e", str(prefix / "logs/error.log"), *extra]
+
+
+def test_argv(config: Config) -> list[str]:
+    if config.nginx.mode is Mode.MANAGED:
+        return managed_argv(config, "-t", "-q")
+    return list(config.nginx.test_command)
+
+
+def test(config: Config) -> None:
+    """Run `nginx -t`; raise NginxError with nginx's own words if the config is refused."""
+    try:
+        result = proc.run(test_argv(config), timeout=30, check=False)
+    except CommandError as exc:
+        raise NginxError(f"cannot test the nginx configuration: {exc}") from None
+    if not result.ok:
+        raise NginxError(f"nginx refused the configuration:\n{_indent(result.output)}")
+
+
+def write_trial(config: Config) -> None:
+    """Write the managed config with a placeholder upstream, for `check` in a scratch prefix."""
+    blue = Release(Slot.BLUE, config.app.ports[0], "check")
+    atomic_write(config.nginx.upstream_file, render_upstream(config, blue, "check"), mode=0o644)
+    atomic_write(main_conf(config), render_main(config), mode=0o644)
+
+
+# -- files: swap in, restore on failure --------------------------------------------------------
+
+
+@contextlib.contextmanager
+def installed(files: Mapping[Path, str]) -> Iterator[None]:
+    """Atomically write the files; if the block raises, put every old version back."""
+    old: dict[Path, str | None] = {path: _read(path) for path in files}
+    written: list[Path] = []
+    try:
+        for path, text in files.items():
+            if old[path] != text:
+                ensure_dir(path.parent)
+                atomic_write(path, text, mode=0o644)
+                written.append(path)
+        yield
+    except BaseException:
+        for path in written:
+            _restore(path, old[path])
+        raise
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StateError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _restore(path: Path, text: str | None) -> None:
+    if text is None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    else:
+        atomic_write(path, text, mode=0o644)
+
+
+# -- the running master ------------------------------------------------------------------------
+
+
+def master_pid(config: Config) -> int | None:
+    """The nginx master's pid from its pid file, if that process is alive and is nginx."""
+    try:
+        pid = int(config.nginx.pid_file.read_text().strip())
+        process = psutil.Process(pid)
+        alive = process.status() != psutil.STATUS_ZOMBIE and "nginx" in process.name()
+    except (OSError, ValueError, psutil.Error):
+        return None
+    return pid if alive else None
+
+
+def workers(master: int) -> set[Worker]:
+    try:
+        children = psutil.Process(master).children()
+    except psutil.Error:
+        return set()
+    found = set()
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            found.add(Worker(child.pid, child.create_time()))
+    return found
+
+
+def worker_alive(worker: Worker) -> bool:
+    try:
+        process = psutil.Process(worker.pid)
+        return (abs(process.create_time() - worker.create_time) < 0.05
+                and process.status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
+
+
+def signal_reload(config: Config, master: int) -> None:
+    """Ask nginx to reload: SIGHUP to our own master, or the configured system command."""
+    if config.nginx.mode is Mode.MANAGED:
+        try:
+            os.kill(master, signal.SIGHUP)
+        except OSError as exc:
+            raise NginxError(f"cannot signal nginx master {master}: {exc.strerror}") from None
+        return
+    try:
+        proc.run(config.nginx.reload_command, timeout=30)
+    except CommandError as exc:
+        raise NginxError(f"the reload command failed: {exc}\n{_indent(exc.output)}") from None
+
+
+# -- confirmation by behaviour -------------------------------------------------------------------
+
+
+def served_generation(admin_socket: Path, timeout: float = 1.0) -> str | None:
+    """The generation nginx serves on the admin socket, on a fresh connection; None if none."""
+    request = b"GET " + ADMIN_PATH.encode() + b" HTTP/1.0\r\nHost: bluegreen\r\n\r\n"
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(str(admin_socket))
+            sock.sendall(request)
+            return parse_generation_response(_read_all(sock))
+    except OSError:
+        return None
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    chunks = []
+    while chunk := sock.recv(4096):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_generation_response(raw: bytes) -> str | None:
+    """The body of a 200 response, stripped; None for anything else."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status_line = head.split(b"\r\n", 1)[0].split()
+    if len(status_line) < 2 or status_line[1] != b"200":
+        return None
+    return body.decode("ascii", errors="replace").strip() or None
+
+
+def log_size(config: Config) -> int:
+    path = config.nginx.error_log
+    try:
+        return path.stat().st_size if path else 0
+    except OSError:
+        return 0
+
+
+def new_log_errors(config: Config, offset: int) -> list[str]:
+    """[emerg]/[alert] lines nginx wrote to its error log after `offset`."""
+    path = config.nginx.error_log
+    if path is None:
+        return []
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            text = handle.read(1 << 20).decode("utf-8", errors="replace")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if any(b in line for b in BAD_LOG_LEVELS)]
+
+
+def confirm(config: Config, master: int, before: set[Worker], token: str, offset: int) -> None:
+    """Wait until nginx serves `token` from new workers; raise NginxError on refusal or timeout."""
+    deadline = time.monotonic() + config.nginx.reload_timeout
+    delay = 0.002
+    while True:
+        fresh = workers(master) - before
+        served = served_generation(config.nginx.admin_socket)
+        if fresh and served == token:
+            return
+        errors = new_log_errors(config, offset)
+        if errors:
+            raise NginxError("nginx did not load the new configuration:\n" + _indent(
+                "\n".join(errors[-5:])))
+        if time.monotonic() > deadline:
+            raise NginxError(
+                f"nginx did not load the new configuration within "
+                f"{config.nginx.reload_timeout:g}s (it serves generation {served!r}, "
+                f"expected {token!r}; new workers: {len(fresh)})"
+            )
+        time.sleep(delay)
+        delay = min(0.05, delay * 2)
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.strip().splitlines())

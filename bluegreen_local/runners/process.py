@@ -1,0 +1,171 @@
+"""The process runner: each slot is a detached OS process tree tracked by pid + create time."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+import psutil
+
+from bluegreen_local import pstree
+from bluegreen_local.config import AppConfig
+from bluegreen_local.errors import RunnerError
+from bluegreen_local.models import Slot, SlotProcess
+from bluegreen_local.state import ensure_dir, now_iso
+
+log = logging.getLogger(__name__)
+
+# psutil rounds create_time; two readings of one process can differ by a few milliseconds.
+CREATE_TIME_SLACK: Final = 0.05
+LOG_TAIL_BYTES: Final = 64 * 1024
+
+
+class ProcessRunner:
+    """Runs `app.command` per slot with stdout/stderr to state_dir/logs/<slot>.log."""
+
+    def __init__(self, app: AppConfig, state_dir: Path) -> None:
+        self.app = app
+        self.log_dir = state_dir / "logs"
+        # Children we spawned in this CLI run, kept so poll() reaps them if they exit early.
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._log_start: dict[Slot, int] = {}
+
+    def start(self, slot: Slot, port: int, version: str) -> SlotProcess:
+        values = {"port": str(port), "version": version, "slot": slot.value}
+        argv = [part.format(**values) for part in self.app.command]
+        workdir = self.app.workdir.format(**values) if self.app.workdir else None
+        if workdir is not None and not Path(workdir).is_dir():
+            raise RunnerError(f"app.workdir {workdir} does not exist; nothing was started")
+        env = {**os.environ, **dict(self.app.env), "PORT": str(port),
+               "BLUEGREEN_VERSION": version, "BLUEGREEN_SLOT": slot.value}
+        child = self._spawn(slot, argv, workdir, env, version)
+        self._children[child.pid] = child
+        return SlotProcess(slot, port, version, child.pid, _create_time(child.pid), time.time())
+
+    def _spawn(self, slot: Slot, argv: Sequence[str], workdir: str | None,
+               env: dict[str, str], version: str) -> subprocess.Popen[bytes]:
+        log_file = self._open_log(slot)
+        header = f"=== {now_iso()} bluegreen: starting {version} in {slot}: {shlex.join(argv)}\n"
+        os.write(log_file, header.encode("utf-8", errors="replace"))
+        try:
+            # A new session detaches the app from our terminal: it outlives the CLI and SSH.
+            return subprocess.Popen(  # noqa: S603 - argv from validated config, no shell
+                list(argv), cwd=workdir, env=env, stdin=subprocess.DEVNULL,
+                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as exc:
+            raise RunnerError(
+                f"cannot start {slot} ({shlex.join(argv)}): {exc.strerror}. Nothing was changed; "
+                "check app.command and app.workdir."
+            ) from None
+        finally:
+            os.close(log_file)
+
+    def _open_log(self, slot: Slot) -> int:
+        ensure_dir(self.log_dir)
+        path = self.log_dir / f"{slot}.log"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise RunnerError(f"cannot open log {path}: {exc.strerror}") from None
+        self._log_start[slot] = os.fstat(fd).st_size
+        return fd
+
+    def alive(self, proc: SlotProcess) -> bool:
+        child = self._children.get(proc.pid)
+        if child is not None and child.poll() is not None:
+            return False
+        found = _process(proc)
+        if found is None:
+            return False
+        with contextlib.suppress(psutil.Error):
+            return found.status() != psutil.STATUS_ZOMBIE
+        return False
+
+    def owns_pid(self, proc: SlotProcess, pid: int) -> bool:
+        root = _process(proc)
+        if root is None:
+            return False
+        if root.pid == pid:
+            return True
+        with contextlib.suppress(psutil.Error):
+            return any(c.pid == pid for c in root.children(recursive=True))
+        return False
+
+    def stop(self, proc: SlotProcess, grace: float) -> None:
+        root = _process(proc)
+        if root is None:
+            return
+        members = pstree.tree(root)
+        log.info("stopping %s (pid %d, %d processes)", proc.slot, proc.pid, len(members))
+        self._poll(proc.pid)
+        # TERM to the root only: a gunicorn-style master stops its own workers gracefully.
+        pstree.send(root, signal.SIGTERM)
+        alive = pstree.wait_gone(members, grace)
+        if alive:
+            log.warning("%s: %d processes ignored SIGTERM for %gs; killing them",
+                        proc.slot, len(alive), grace)
+            for leftover in alive:
+                pstree.send(leftover, signal.SIGKILL)
+            pstree.wait_gone(alive, 5.0)
+        self._reap(proc.pid)
+
+    def _poll(self, pid: int) -> None:
+        child = self._children.get(pid)
+        if child is not None:
+            child.poll()
+
+    def _reap(self, pid: int) -> None:
+        child = self._children.pop(pid, None)
+        if child is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=1)
+
+    def log_tail(self, slot: Slot, lines: int = 20) -> str:
+        path = self.log_dir / f"{slot}.log"
+        start = self._log_start.get(slot, 0)
+        try:
+            with path.open("rb") as handle:
+                size = handle.seek(0, os.SEEK_END)
+                handle.seek(max(start, size - LOG_TAIL_BYTES))
+                data = handle.read()
+        except OSError:
+            return ""
+        text = data.decode("utf-8", errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def memory(self, proc: SlotProcess) -> int | None:
+        root = _process(proc)
+        if root is None:
+            return None
+        total = 0
+        for member in pstree.tree(root):
+            with contextlib.suppress(psutil.Error):
+                total += member.memory_info().rss
+        return total
+
+
+def _create_time(pid: int) -> float:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return 0.0  # it already exited; alive() will say so
+
+
+def _process(proc: SlotProcess) -> psutil.Process | None:
+    """The live process with this pid and create time, or None (gone, or pid reused)."""
+    try:
+        found = psutil.Process(proc.pid)
+        same = abs(found.create_time() - proc.create_time) <= CREATE_TIME_SLACK
+    except psutil.Error:
+        return None
+    return found if same else None

@@ -1,0 +1,344 @@
+"""Field validators shared by config loading and the CLI; each problem names its key."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import shlex
+import string
+from enum import StrEnum
+from pathlib import Path
+from typing import Final, TypeVar
+
+from bluegreen_local.errors import UsageError
+
+E = TypeVar("E", bound=StrEnum)
+
+APP_NAME_RE: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+# Versions reach argv, environment variables, file names and nginx comments: keep them tame.
+VERSION_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
+ENV_KEY_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+HOST_RE: Final = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})(:[0-9]{1,5})?")
+URL_PATH_RE: Final = re.compile(r"/[\x21-\x7e]*")
+STATUS_CLASS_RE: Final = re.compile(r"([1-5])xx")
+STATUS_RANGE_RE: Final = re.compile(r"([1-5][0-9][0-9])-([1-5][0-9][0-9])")
+DURATION_RE: Final = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")
+PLACEHOLDERS: Final = frozenset({"port", "version", "slot"})
+UNIX_PATH_MAX: Final = 107  # sun_path is 108 bytes including the trailing NUL
+_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_MISSING: Final = object()
+
+
+def check_version(version: str) -> str:
+    """Validate a version string from the command line."""
+    if not VERSION_RE.fullmatch(version):
+        shown = version if len(version) <= 40 else version[:40] + "..."
+        raise UsageError(
+            f"invalid version {shown!r}: use 1-128 characters from A-Z a-z 0-9 . _ + -, "
+            "starting with a letter or digit. Nothing was changed."
+        )
+    return version
+
+
+def parse_duration(value: object) -> float | None:
+    """'500ms', '30s', '5m', '1h' or a number of seconds -> seconds; None if malformed."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str):
+        return None
+    match = DURATION_RE.fullmatch(value.strip())
+    if not match:
+        return None
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def placeholder_problem(template: str) -> str | None:
+    """Why a {port}/{version}/{slot} template is malformed, or None if it is fine."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return f"malformed placeholder ({exc}); write a literal brace as {{{{ or }}}}"
+    for _, field, spec, conversion in parts:
+        if field is None:
+            continue
+        if field not in PLACEHOLDERS or spec or conversion:
+            return f"unknown placeholder {{{field}}}; allowed: {{port}} {{version}} {{slot}}"
+    return None
+
+
+class Checker:
+    """Collects problems while reading a raw TOML document into typed values."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.problems: list[str] = []
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
+    def table(self, raw: dict[str, object], key: str,
+              *, required: bool = False) -> dict[str, object]:
+        value = raw.get(key, _MISSING)
+        if value is _MISSING:
+            if required:
+                self.problem(f"[{key}]: missing table")
+            return {}
+        if not isinstance(value, dict):
+            self.problem(f"{key}: must be a table like [{key}]")
+            return {}
+        return value
+
+    def known_keys(self, section: str, raw: dict[str, object], allowed: set[str]) -> None:
+        for key in sorted(set(raw) - allowed):
+            full = f"{section}.{key}" if section else key
+            self.problem(f"{full}: unknown key (allowed: {', '.join(sorted(allowed))})")
+
+    def _get(self, raw: dict[str, object], key: str) -> object:
+        return raw.get(key.rsplit(".", 1)[-1], _MISSING)
+
+    def string(self, raw: dict[str, object], key: str, default: str | None = None,
+               *, required: bool = False) -> str | None:
+        value = self._get(raw, key)
+        if value is _MISSING:
+            if required:
+                self.problem(f"{key}: required")
+            return default
+        if not isinstance(value, str):
+            self.problem(f"{key}: must be a string, got {type(value).__name__}")
+            return None
+        if "\x00" in value:
+            self.problem(f"{key}: must not contain NUL bytes")
+            return None
+        return value
+
+    def app_name(self, raw: dict[str, object], key: str) -> str | None:
+        value = self.string(raw, key, required=True)
+        if value is not None and not APP_NAME_RE.fullmatch(value):
+            self.problem(f"{key}: {_short(value)} is not a valid name: use 1-63 characters "
+                         "from a-z 0-9 _ -, starting with a letter or digit")
+            return None
+        return value
+
+    def template_str(self, raw: dict[str, object], key: str) -> str | None:
+        value = self.string(raw, key)
+        if value is None:
+            return None
+        why = placeholder_problem(value)
+        if why:
+            self.problem(f"{key}: {why}")
+            return None
+        return value
+
+    def command_template(self, raw: dict[str, object], key: str,
+                         *, required: bool = False) -> tuple[str, ...] | None:
+        value = self.string(raw, key, required=required)
+        if value is None:
+            return None
+        why = placeholder_problem(value)
+        if why:
+            self.problem(f"{key}: {why}")
+            return None
+        return self._split(key, value)
+
+    def command(self, raw: dict[str, object], key: str, default: str) -> tuple[str, ...] | None:
+        value = self.string(raw, key, default)
+        return None if value is None else self._split(key, value)
+
+    def _split(self, key: str, value: str) -> tuple[str, ...] | None:
+        try:
+            argv = tuple(shlex.split(value))
+        except ValueError as exc:
+            self.problem(f"{key}: cannot be split into arguments ({exc})")
+            return None
+        if not argv:
+            self.problem(f"{key}: must name a program to run")
+            return None
+        return argv
+
+    def env_table(self, raw: dict[str, object], key: str) -> tuple[tuple[str, str], ...]:
+        value = self._get(raw, key)
+        if value is _MISSING:
+            return ()
+        if not isinstance(value, dict):
+            self.problem(f"{key}: must be a table of strings, like {{ APP_ENV = \"prod\" }}")
+            return ()
+        pairs: list[tuple[str, str]] = []
+        for name, item in value.items():
+            if not ENV_KEY_RE.fullmatch(name):
+                self.problem(f"{key}.{name}: not a valid environment variable name")
+            elif not isinstance(item, str) or "\x00" in item:
+                self.problem(f"{key}.{name}: must be a string without NUL bytes")
+            else:
+                pairs.append((name, item))
+        return tuple(pairs)
+
+    def integer(self, raw: dict[str, object], key: str, default: int,
+                *, low: int, high: int) -> int:
+        value = self._get(raw, key)
+        if value is _MISSING:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(f"{key}: must be a whole number, got {_short(value)}")
+            return default
+        if not low <= value <= high:
+            self.problem(f"{key}: must be between {low} and {high}, got {value}")
+            return default
+        return value
+
+    def duration(self, raw: dict[str, object], key: str, default: str,
+                 *, minimum: float = 0.0) -> float:
+        value = self._get(raw, key)
+        seconds = parse_duration(default if value is _MISSING else value)
+        if seconds is None:
+            self.problem(f"{key}: must be a duration like \"500ms\", \"30s\", \"5m\" "
+                         f"or a number of seconds, got {_short(value)}")
+            return 1.0
+        if seconds < minimum or seconds > 86400:
+            self.problem(f"{key}: must be between {minimum:g}s and 24h, got {_short(value)}")
+            return 1.0
+        return seconds
+
+    def port(self, key: str, value: object) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(f"{key}: must be a port number, got {_short(value)}")
+            return None
+        if not 1 <= value <= 65535:
+            self.problem(f"{key}: port {value} is out of range 1-65535")
+            return None
+        if value < 1024 and os.geteuid() != 0:
+            self.problem(f"{key}: port {value} is below 1024 and needs root; pick a port >= 1024")
+            return None
+        return value
+
+    def port_pair(self, raw: dict[str, object], key: str,
+                  default: tuple[int, int]) -> tuple[int, int] | None:
+        value = self._get(raw, key)
+        if value is _MISSING:
+            return default
+        if not isinstance(value, list) or len(value) != 2:
+            self.problem(f"{key}: must be a list of two ports [blue, green], like [7001, 7002]")
+            return None
+        blue = self.port(f"{key}[0]", value[0])
+        green = self.port(f"{key}[1]", value[1])
+        if blue is None or green is None:
+            return None
+        if blue == green:
+            self.problem(f"{key}: the two ports must differ, got {blue} twice")
+            return None
+        return blue, green
+
+    def listen(self, raw: dict[str, object], key: str, default: str) -> str | None:
+        value = self.string(raw, key, default)
+        if value is None:
+            return None
+        host, sep, port_text = value.rpartition(":")
+        if not sep:
+            host, port_text = "127.0.0.1", value
+        if not _is_listen_host(host) or not port_text.isdigit():
+            self.problem(f"{key}: must be HOST:PORT with an IP address, like \"127.0.0.1:8080\", "
+                         f"got {_short(value)}")
+            return None
+        port = self.port(key, int(port_text))
+        return None if port is None else f"{host}:{port}"
+
+    def listen_differs_from_slots(self, listen: str, ports: tuple[int, int]) -> None:
+        port = int(listen.rpartition(":")[2])
+        if port in ports:
+            self.problem(f"nginx.listen: port {port} is also a slot port in app.ports")
+
+    def url_path(self, raw: dict[str, object], key: str, default: str) -> str | None:
+        value = self.string(raw, key, default)
+        if value is not None and not URL_PATH_RE.fullmatch(value):
+            self.problem(f"{key}: must start with / and contain no spaces or control characters, "
+                         f"got {_short(value)}")
+            return None
+        return value
+
+    def host_header(self, raw: dict[str, object], key: str) -> str | None:
+        value = self.string(raw, key, "")
+        if value and not HOST_RE.fullmatch(value):
+            self.problem(f"{key}: must be a host name like \"example.com\", got {_short(value)}")
+            return None
+        return value
+
+    def statuses(self, raw: dict[str, object], key: str) -> frozenset[int] | None:
+        value = self._get(raw, key)
+        if value is _MISSING:
+            return frozenset({200})
+        items = value if isinstance(value, list) else [value]
+        codes: set[int] = set()
+        for item in items:
+            found = _status_codes(item)
+            if not found:
+                self.problem(f"{key}: {_short(item)} is not a status (100-599), a class like "
+                             "\"2xx\" or a range like \"200-299\"")
+                return None
+            codes |= found
+        return frozenset(codes) if codes else None
+
+    def choice(self, raw: dict[str, object], key: str, enum: type[E], default: E) -> E | None:
+        value = self.string(raw, key, default.value)
+        if value is None:
+            return None
+        try:
+            return enum(value)
+        except ValueError:
+            allowed = ", ".join(f'"{m.value}"' for m in enum)
+            self.problem(f"{key}: must be one of {allowed}, got {_short(value)}")
+            return None
+
+    def path(self, raw: dict[str, object], key: str, default: str | None,
+             *, parent_exists: bool = False) -> Path | None:
+        value = self.string(raw, key, default)
+        if value is None:
+            return None
+        if not value or "\n" in value:
+            self.problem(f"{key}: must be a path, got {_short(value)}")
+            return None
+        path = self.base / Path(value).expanduser()
+        if parent_exists and not path.parent.is_dir():
+            self.problem(f"{key}: directory {path.parent} does not exist")
+            return None
+        return path
+
+    def socket_path(self, raw: dict[str, object], key: str, default: Path) -> Path | None:
+        path = self.path(raw, key, str(default))
+        if path is not None and len(os.fsencode(path)) > UNIX_PATH_MAX:
+            self.problem(f"{key}: unix socket path {path} is longer than {UNIX_PATH_MAX} bytes; "
+                         "set nginx.admin_socket (or state_dir) to a shorter path")
+            return None
+        return path
+
+
+def _status_codes(item: object) -> set[int]:
+    if isinstance(item, int) and not isinstance(item, bool):
+        return {item} if 100 <= item <= 599 else set()
+    if not isinstance(item, str):
+        return set()
+    if match := STATUS_CLASS_RE.fullmatch(item):
+        first = int(match.group(1)) * 100
+        return set(range(first, first + 100))
+    if match := STATUS_RANGE_RE.fullmatch(item):
+        low, high = int(match.group(1)), int(match.group(2))
+        return set(range(low, high + 1)) if low <= high <= 599 else set()
+    return set()
+
+
+def _is_listen_host(host: str) -> bool:
+    if host == "*":
+        return True
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        ipaddress.ip_address(bare)
+    except ValueError:
+        return False
+    # IPv6 must be written in brackets, IPv4 without.
+    return (":" in bare) if bare != host else (":" not in bare)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
