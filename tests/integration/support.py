@@ -1,0 +1,132 @@
+"""Integration-test support: the Project under test, HTTP helpers, polling."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from helpers import REPO
+
+APP = REPO / "examples" / "app.py"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def free_ports(count: int) -> list[int]:
+    ports: set[int] = set()
+    while len(ports) < count:
+        ports.add(free_port())
+    return sorted(ports)
+
+
+def poll(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+    """Wait until condition() is true; fail the test with `what` after timeout."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.01)
+
+
+def get(port: int, path: str = "/", timeout: float = 5.0) -> tuple[int, str]:
+    """One GET on a fresh connection: (status, body); (0, error) when it fails."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Connection": "close"})
+        response = conn.getresponse()
+        return response.status, response.read().decode()
+    except OSError as exc:
+        return 0, str(exc)
+    finally:
+        conn.close()
+
+
+@dataclass
+class Project:
+    """A bluegreen.toml in a private directory, and the CLI run against it."""
+
+    root: Path
+    nginx_bin: str
+    ports: tuple[int, int]
+    listen_port: int
+    extra_app_args: str = ""
+    settings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def config(self) -> Path:
+        return self.root / "bluegreen.toml"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def upstream_file(self) -> Path:
+        return self.state_dir / "nginx/conf/upstream.conf"
+
+    def write_config(self, *, app_args: str = "", deadline: str = "15s", nginx: str = "",
+                     drain: str = 'timeout = "10s"', stop_timeout: str = "5s") -> None:
+        """(Re)write the config; the next command reads it, like an operator's edit."""
+        text = f"""
+state_dir = "{self.state_dir}"
+[app]
+name = "itest"
+command = "{sys.executable} {APP} --port {{port}} {app_args}"
+ports = [{self.ports[0]}, {self.ports[1]}]
+stop_timeout = "{stop_timeout}"
+[health]
+interval = "50ms"
+deadline = "{deadline}"
+[nginx]
+binary = "{self.nginx_bin}"
+listen = "127.0.0.1:{self.listen_port}"
+{nginx}
+[drain]
+{drain}
+"""
+        self.config.write_text(text)
+
+    def cli(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+        """Run `bluegreen ARGS -c CONFIG` as an operator would."""
+        argv = [sys.executable, "-m", "bluegreen_local", *args, "-c", str(self.config)]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              check=False)
+
+    def cli_json(self, *args: str) -> dict[str, object]:
+        done = self.cli(*args, "--json")
+        assert done.returncode == 0, f"{args}: exit {done.returncode}\n{done.stderr}"
+        data: dict[str, object] = json.loads(done.stdout)
+        return data
+
+    def state(self) -> dict[str, object]:
+        data: dict[str, object] = json.loads((self.state_dir / "state.json").read_text())
+        return data
+
+    def slot_pids(self) -> set[int]:
+        """Pids of slot processes the state records."""
+        slots = self.state().get("slots", [])
+        assert isinstance(slots, list)
+        return {int(s["pid"]) for s in slots}
+
+    def nginx_pid(self) -> int | None:
+        try:
+            return int((self.state_dir / "nginx/nginx.pid").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def serve(self, path: str = "/") -> tuple[int, str]:
+        return get(self.listen_port, path)

@@ -1,0 +1,1 @@
+"""Unit tests: pure logic, config validation, templates and state, no servers or nginx."""
