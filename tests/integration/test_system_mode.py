@@ -1,0 +1,181 @@
+"""System mode: bluegreen owns one included file of an nginx it did not start."""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+from loadgen import Load
+from support import Project, free_port, poll
+
+pytestmark = pytest.mark.nginx
+
+
+@dataclass
+class SystemNginx:
+    """An nginx started by the test, standing in for the host's own."""
+
+    prefix: Path
+    binary: str
+    site_port: int
+
+    @property
+    def argv(self) -> list[str]:
+        return [self.binary, "-p", f"{self.prefix}/", "-c", str(self.prefix / "nginx.conf"),
+                "-e", str(self.prefix / "error.log")]
+
+    @property
+    def conf_d(self) -> Path:
+        return self.prefix / "conf.d"
+
+    def pid(self) -> int | None:
+        with contextlib.suppress(OSError, ValueError):
+            return int((self.prefix / "nginx.pid").read_text())
+        return None
+
+
+SITE = """
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log notice;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/tmp_body;
+    proxy_temp_path {prefix}/tmp_proxy;
+    fastcgi_temp_path {prefix}/tmp_fcgi;
+    uwsgi_temp_path {prefix}/tmp_uwsgi;
+    scgi_temp_path {prefix}/tmp_scgi;
+    include {prefix}/conf.d/*.conf;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://bluegreen_itest;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+}}
+"""
+
+
+@pytest.fixture
+def system_nginx(project: Project) -> Iterator[SystemNginx]:
+    """Write a site like an operator's and point the project at it in system mode."""
+    prefix = project.root / "sys"
+    ngx = SystemNginx(prefix, project.nginx_bin, free_port())
+    ngx.conf_d.mkdir(parents=True)
+    (prefix / "nginx.conf").write_text(SITE.format(prefix=prefix, port=ngx.site_port))
+    argv = shlex.join(ngx.argv)
+    project.write_config(nginx=f"""mode = "system"
+upstream_file = "{ngx.conf_d}/bluegreen-itest.conf"
+admin_socket = "{project.root}/admin.sock"
+test_command = "{argv} -t"
+reload_command = "{argv} -s reload"
+pid_file = "{prefix}/nginx.pid"
+error_log = "{prefix}/error.log"
+""")
+    # The site proxies to our upstream, so nginx can start only once the file exists.
+    (ngx.conf_d / "bluegreen-itest.conf").write_text(
+        "upstream bluegreen_itest { server 127.0.0.1:9; }\n")
+    subprocess.run(ngx.argv, check=True)
+    # A signal sent before the master enters its loop can be lost: wait until it serves.
+    poll(lambda: site_get(ngx)[0] == 502, what="the system nginx to answer")
+    yield ngx
+    if (pid := ngx.pid()) is not None:
+        with contextlib.suppress(psutil.Error):
+            proc = psutil.Process(pid)
+            members = [proc, *proc.children()]
+            for member in members:
+                member.kill()
+            psutil.wait_procs(members, timeout=5)
+
+
+def site_get(ngx: SystemNginx) -> tuple[int, str]:
+    from support import get
+
+    return get(ngx.site_port)
+
+
+def test_system_mode_deploys_without_dropping_requests(
+    project: Project, system_nginx: SystemNginx
+) -> None:
+    project.cli_json("deploy", "v1")
+    assert site_get(system_nginx) == (200, "hello from v1\n")
+    with Load("127.0.0.1", system_nginx.site_port, threads=4, max_seconds=120) as load:
+        load.wait_for(50)
+        for version in ("v2", "v3", "v4"):
+            project.cli_json("deploy", version)
+        stats = load.stop()
+    assert stats.failed == 0, dict(stats.failures)
+    assert site_get(system_nginx) == (200, "hello from v4\n")
+    # bluegreen touched only its own file.
+    assert sorted(p.name for p in system_nginx.conf_d.iterdir()) == ["bluegreen-itest.conf"]
+
+
+def test_someone_elses_broken_file_stops_the_deploy(
+    project: Project, system_nginx: SystemNginx
+) -> None:
+    project.cli_json("deploy", "v1")
+    ours = (system_nginx.conf_d / "bluegreen-itest.conf").read_bytes()
+    pids = project.slot_pids()
+    (system_nginx.conf_d / "broken.conf").write_text("server { listen 127.0.0.1:1 \n")
+    done = project.cli("deploy", "v2")
+    assert done.returncode == 5, done.stderr
+    assert "nginx refused the configuration" in done.stderr and "broken.conf" in done.stderr
+    assert (system_nginx.conf_d / "bluegreen-itest.conf").read_bytes() == ours
+    assert project.slot_pids() == pids, "nothing may start while nginx -t fails"
+    assert site_get(system_nginx) == (200, "hello from v1\n")
+    (system_nginx.conf_d / "broken.conf").unlink()
+    project.cli_json("deploy", "v2")
+    assert site_get(system_nginx) == (200, "hello from v2\n")
+
+
+def test_a_reload_nginx_silently_refuses_is_caught(
+    project: Project, system_nginx: SystemNginx,
+    foreign_listener: Callable[[int], subprocess.Popen[bytes]],
+) -> None:
+    """A new listen on a taken port passes nginx -t, the reload exits 0, nothing changes."""
+    project.cli_json("deploy", "v1")
+    ours = (system_nginx.conf_d / "bluegreen-itest.conf").read_bytes()
+    pids = project.slot_pids()
+    taken = free_port()
+    foreign_listener(taken)
+    (system_nginx.conf_d / "other.conf").write_text(
+        f"server {{ listen 127.0.0.1:{taken}; return 204; }}\n")
+    project.write_config(nginx=_system_settings(project, system_nginx, reload_timeout="4s"))
+    done = project.cli("deploy", "v2")
+    assert done.returncode == 5, done.stderr
+    assert "did not load the new configuration" in done.stderr
+    assert (system_nginx.conf_d / "bluegreen-itest.conf").read_bytes() == ours
+    assert project.slot_pids() == pids
+    poll(lambda: site_get(system_nginx) == (200, "hello from v1\n"), what="v1 to serve")
+
+
+def test_system_nginx_not_running_is_exit_5(project: Project, system_nginx: SystemNginx) -> None:
+    pid = system_nginx.pid()
+    assert pid is not None
+    psutil.Process(pid).terminate()
+    poll(lambda: system_nginx.pid() is None, what="nginx to exit")
+    done = project.cli("deploy", "v1")
+    assert done.returncode == 5, done.stderr
+    assert "nginx is not running" in done.stderr
+    assert project.slot_pids() == set()
+
+
+def _system_settings(project: Project, ngx: SystemNginx, *, reload_timeout: str) -> str:
+    argv = shlex.join(ngx.argv)
+    return f"""mode = "system"
+upstream_file = "{ngx.conf_d}/bluegreen-itest.conf"
+admin_socket = "{project.root}/admin.sock"
+test_command = "{argv} -t"
+reload_command = "{argv} -s reload"
+pid_file = "{ngx.prefix}/nginx.pid"
+error_log = "{ngx.prefix}/error.log"
+reload_timeout = "{reload_timeout}"
+"""
