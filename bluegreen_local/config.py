@@ -173,13 +173,13 @@ def _nginx(
     mode = c.choice(raw, "nginx.mode", Mode, Mode.MANAGED)
     binary = c.string(raw, "nginx.binary", "nginx")
     listen = c.listen(raw, "nginx.listen", "127.0.0.1:8080")
-    managed = mode is Mode.MANAGED
+    managed = mode is not Mode.SYSTEM  # an invalid mode was reported; don't pile on
     prefix = (state_dir or Path("/")) / "nginx"
     admin_default = prefix / "admin.sock" if managed else Path(f"/run/bluegreen-{app}.sock")
     admin = c.socket_path(raw, "nginx.admin_socket", admin_default)
     upstream_default = prefix / "conf/upstream.conf" if managed else None
     upstream = c.path(raw, "nginx.upstream_file", _opt(upstream_default), parent_exists=not managed)
-    if upstream is None and not managed:
+    if not managed and "upstream_file" not in raw:
         c.problem("nginx.upstream_file: required in system mode (the file bluegreen owns, "
                   "included from your site's http block)")
     test = c.command(raw, "nginx.test_command", "nginx -t")

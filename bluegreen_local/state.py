@@ -121,10 +121,11 @@ def to_json(state: State) -> dict[str, object]:
 
 def from_json(raw: object, path: Path) -> State:
     """Parse (and migrate, when older schemas exist) a state document."""
-    if not isinstance(raw, dict):
-        raise StateError(f"{path}: not a state document (expected a JSON object)")
-    schema = raw.get("schema")
-    if not isinstance(schema, int) or schema > SCHEMA:
+    if not isinstance(raw, dict) or not isinstance(raw.get("schema"), int):
+        raise StateError(f"{path}: not a state document (expected a JSON object with a schema); "
+                         "move it aside to start from an empty state")
+    schema = raw["schema"]
+    if schema > SCHEMA:
         raise StateError(
             f"{path}: state schema {schema!r} is newer than this bluegreen understands "
             f"({SCHEMA}). Upgrade bluegreen-local; nothing was changed."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 import shlex
@@ -24,6 +25,7 @@ URL_PATH_RE: Final = re.compile(r"/[\x21-\x7e]*")
 STATUS_CLASS_RE: Final = re.compile(r"([1-5])xx")
 STATUS_RANGE_RE: Final = re.compile(r"([1-5][0-9][0-9])-([1-5][0-9][0-9])")
 DURATION_RE: Final = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")
+SAFE_PATH_RE: Final = re.compile(r"/[A-Za-z0-9._/@+-]*")
 PLACEHOLDERS: Final = frozenset({"port", "version", "slot"})
 UNIX_PATH_MAX: Final = 107  # sun_path is 108 bytes including the trailing NUL
 _UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -46,7 +48,7 @@ def parse_duration(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
+        return float(value) if math.isfinite(value) else None
     if not isinstance(value, str):
         return None
     match = DURATION_RE.fullmatch(value.strip())
@@ -64,8 +66,12 @@ def placeholder_problem(template: str) -> str | None:
     for _, field, spec, conversion in parts:
         if field is None:
             continue
-        if field not in PLACEHOLDERS or spec or conversion:
+        if field not in PLACEHOLDERS:
             return f"unknown placeholder {{{field}}}; allowed: {{port}} {{version}} {{slot}}"
+        if spec or conversion:
+            written = "{" + field + (f"!{conversion}" if conversion else "") + \
+                (f":{spec}" if spec else "") + "}"
+            return f"placeholder {written} takes no conversion or format; write {{{field}}}"
     return None
 
 
@@ -269,6 +275,9 @@ class Checker:
         if value is _MISSING:
             return frozenset({200})
         items = value if isinstance(value, list) else [value]
+        if not items:
+            self.problem(f"{key}: must list at least one status, like [200] or \"2xx\"")
+            return None
         codes: set[int] = set()
         for item in items:
             found = _status_codes(item)
@@ -277,7 +286,7 @@ class Checker:
                              "\"2xx\" or a range like \"200-299\"")
                 return None
             codes |= found
-        return frozenset(codes) if codes else None
+        return frozenset(codes)
 
     def choice(self, raw: dict[str, object], key: str, enum: type[E], default: E) -> E | None:
         value = self.string(raw, key, default.value)
@@ -292,13 +301,15 @@ class Checker:
 
     def path(self, raw: dict[str, object], key: str, default: str | None,
              *, parent_exists: bool = False) -> Path | None:
+        """A path (relative to the config file); it may reach nginx, so keep it plain."""
         value = self.string(raw, key, default)
         if value is None:
             return None
-        if not value or "\n" in value:
-            self.problem(f"{key}: must be a path, got {_short(value)}")
-            return None
         path = self.base / Path(value).expanduser()
+        if not value or not SAFE_PATH_RE.fullmatch(str(path)):
+            self.problem(f"{key}: must be a path made of A-Z a-z 0-9 / . _ - + @ "
+                         f"(nginx reads it), got {_short(value)}")
+            return None
         if parent_exists and not path.parent.is_dir():
             self.problem(f"{key}: directory {path.parent} does not exist")
             return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.client
-import socket
 import threading
 import time
 from collections import Counter
@@ -99,7 +98,7 @@ class Load:
             body = response.read().decode("utf-8", errors="replace")
         except ConnectionRefusedError:
             return "connect refused", ""
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return "timeout", ""
         except http.client.RemoteDisconnected:
             return "closed by peer", ""

@@ -14,7 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 from helpers import require_tool
-from support import Project, free_ports, get, poll
+
+from integration.support import Project, free_ports, get, poll
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from collections.abc import Callable
 import psutil
 import pytest
 from loadgen import Load
-from support import Project, get, poll
+
+from integration.support import Project, get, poll
 
 pytestmark = pytest.mark.nginx
 
@@ -138,7 +139,7 @@ def test_concurrent_deploy_is_refused_with_the_holder(project: Project) -> None:
         assert second.returncode == 6, second.stderr
         assert f"pid {first.pid}" in second.stderr and "deploy v2" in second.stderr
     finally:
-        out, err = first.communicate(timeout=60)
+        _, err = first.communicate(timeout=60)
     assert first.returncode == 0, err
     assert project.serve() == (200, "hello from v2\n")
 

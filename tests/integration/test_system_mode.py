@@ -12,7 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 from loadgen import Load
-from support import Project, free_port, poll
+
+from integration.support import Project, free_port, poll
 
 pytestmark = pytest.mark.nginx
 
@@ -97,7 +98,7 @@ error_log = "{prefix}/error.log"
 
 
 def site_get(ngx: SystemNginx) -> tuple[int, str]:
-    from support import get
+    from integration.support import get
 
     return get(ngx.site_port)
 

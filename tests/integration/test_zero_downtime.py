@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from loadgen import Load, LoadStats
-from support import Project
+
+from integration.support import Project
 
 pytestmark = [pytest.mark.nginx, pytest.mark.slow]
 

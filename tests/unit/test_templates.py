@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from pathlib import Path
 
@@ -157,7 +158,9 @@ def test_unsafe_token_is_not_rendered(managed: Config) -> None:
 
 
 def test_unsafe_state_dir_is_not_rendered() -> None:
-    cfg = config.parse(MANAGED_TOML.replace("/srv/bg/state", "/srv/my app"), CONFIG_PATH)
+    # Config loading refuses such a path; the renderer refuses it again (defence in depth).
+    good = config.parse(MANAGED_TOML, CONFIG_PATH)
+    cfg = dataclasses.replace(good, state_dir=Path("/srv/my app"))
     with pytest.raises(NginxError, match="unsafe"):
         nginx.render_main(cfg)
 
