@@ -109,7 +109,7 @@ class Deployment:
             return self._switch_and_finish(st, warm, live, action)
         with signals.interruptible():
             st, new = self._start_and_gate(st, version, live)
-        return self._switch_and_finish(st, new, live, action)
+            return self._switch_and_finish(st, new, live, action)
 
     # -- phases ------------------------------------------------------------------------------
 
@@ -121,13 +121,20 @@ class Deployment:
         st = self._preflight(st, target, port)
         self.report(Phase.PREFLIGHT, time.monotonic() - t, f"{target} port {port} is free")
         t = time.monotonic()
-        new = self.runner.start(target, port, version)
-        st = st.with_process(new)
-        store.save(self.config.state_dir, st)
-        self.report(Phase.START, self.clock.lap("start", t), f"{version} pid {new.pid}")
+        new: SlotProcess | None = None
         try:
+            # A signal between spawning and recording would orphan the new process: hold it.
+            with signals.deferred() as pending:
+                new = self.runner.start(target, port, version)
+                st = st.with_process(new)
+                store.save(self.config.state_dir, st)
+            if pending.received:
+                raise KeyboardInterrupt
+            self.report(Phase.START, self.clock.lap("start", t), f"{version} pid {new.pid}")
             self._gate(new, live)
         except BaseException as exc:
+            if new is None:
+                raise
             self.runner.stop(new, self.config.app.stop_timeout)
             store.save(self.config.state_dir, st.without(target))
             self._record_failure(version, new, live, str(exc))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -74,6 +75,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="print an error and exit with CODE (a crashing version)")
     parser.add_argument("--ready-file", type=Path, default=None,
                         help="write the epoch time at which the port first accepted connections")
+    parser.add_argument("--children", type=int, default=0,
+                        help="start N idle child processes (like a pre-fork master's workers)")
+    parser.add_argument("--ignore-term", action="store_true",
+                        help="ignore SIGTERM (a stuck app that must be killed)")
     return parser.parse_args(argv)
 
 
@@ -94,9 +99,13 @@ def main(argv: list[str]) -> int:
         # shutdown() blocks until serve_forever returns, so call it from another thread.
         threading.Thread(target=server.shutdown, daemon=True).start()
 
-    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if args.ignore_term else on_term)
+    workers = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+               for _ in range(args.children)]
     server.serve_forever(poll_interval=0.05)
     server.server_close()  # joins the threads still answering requests
+    for worker in workers:
+        worker.terminate()
     print(f"example app {VERSION}: stopped cleanly", flush=True)
     return 0
 

@@ -1,0 +1,107 @@
+"""Slot processes: whole trees stopped, interrupts before the switch, `check`, packaging."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import psutil
+import pytest
+from helpers import REPO
+
+from integration.support import Project, get, poll
+
+pytestmark = pytest.mark.nginx
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def _gone(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_old_tree_is_stopped_even_when_it_ignores_sigterm(project: Project) -> None:
+    project.write_config(app_args="--children 2 --ignore-term", stop_timeout="1s")
+    project.cli_json("deploy", "v1")
+    tree = _tree(project.slot_pids().pop())
+    assert len(tree) == 3
+    project.write_config()
+    project.cli_json("deploy", "v2")
+    assert all(_gone(p) for p in tree), [p.pid for p in tree if not _gone(p)]
+    assert project.serve() == (200, "hello from v2\n")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_before_the_switch_stops_the_new_slot(
+    project: Project, sig: signal.Signals
+) -> None:
+    project.cli_json("deploy", "v1")
+    upstream = project.upstream_file.read_bytes()
+    live = project.slot_pids()
+    project.write_config(app_args="--startup-delay 30")
+    argv = [sys.executable, "-m", "bluegreen_local", "deploy", "v2", "-c", str(project.config)]
+    deploy = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Wait until the new slot process exists (recorded in state), i.e. the health gate runs.
+    poll(lambda: len(project.slot_pids()) == 2, what="the new slot to start")
+    new_pid = (project.slot_pids() - live).pop()
+    deploy.send_signal(sig)
+    _, err = deploy.communicate(timeout=60)
+    assert deploy.returncode == 130, err
+    assert "interrupted before the switch" in err and "traffic stays on blue (v1" in err
+    assert _gone(psutil.Process(new_pid)) if psutil.pid_exists(new_pid) else True
+    assert project.slot_pids() == live
+    assert project.upstream_file.read_bytes() == upstream
+    assert project.serve() == (200, "hello from v1\n")
+    assert get(project.ports[1])[0] == 0
+
+
+def test_check_reports_ports_and_nginx(project: Project) -> None:
+    done = project.cli("check", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["ok"] is True
+    names = {item["name"] for item in result["items"]}
+    assert {"config", "nginx", f"port {project.ports[0]}", f"port {project.ports[1]}"} <= names
+    assert not (project.state_dir / "nginx").exists(), "check must not change anything"
+
+
+def test_check_fails_on_a_taken_port(project: Project) -> None:
+    blocker = subprocess.Popen([sys.executable, "-m", "http.server", str(project.ports[1]),
+                                "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        poll(lambda: get(project.ports[1])[0] != 0, what="the blocker to listen")
+        done = project.cli("check")
+        assert done.returncode == 3
+        assert f"port {project.ports[1]}" in done.stdout and "FAIL" in done.stdout
+    finally:
+        blocker.kill()
+        blocker.wait()
+
+
+def test_wheel_ships_the_templates(tmp_path: Path) -> None:
+    """`pip install .` must carry templates/ inside the package (hatch force-include)."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                    str(tmp_path), str(REPO)], check=True, capture_output=True)
+    wheel = next(tmp_path.glob("bluegreen_local-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        archive.extractall(tmp_path / "site")
+    assert {"bluegreen_local/templates/upstream.conf.j2",
+            "bluegreen_local/templates/nginx.conf.j2"} <= names
+    entry = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "bluegreen = bluegreen_local.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
+    code = "from bluegreen_local import templating; print(templating.template_dir())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=tmp_path, env={"PYTHONPATH": str(tmp_path / "site")})
+    assert out.stdout.strip() == str(tmp_path / "site/bluegreen_local/templates")
