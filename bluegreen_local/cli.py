@@ -51,7 +51,11 @@ WaitLockOpt = Annotated[str, typer.Option(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        # A second Ctrl-C while the first one's clean-up is reported: still exit 130.
+        sys.exit(int(ExitCode.INTERRUPTED))
 
 
 # -- error handling and rendering -------------------------------------------------------------

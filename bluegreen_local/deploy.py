@@ -8,16 +8,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from bluegreen_local import health, net, nginx, proxy, signals
+from bluegreen_local import health, net, nginx, signals
 from bluegreen_local import state as store
 from bluegreen_local.config import Config
-from bluegreen_local.drain import drain
+from bluegreen_local.drain import drain, wait_workers_gone
 from bluegreen_local.errors import (
     BlueGreenError,
     HealthCheckError,
     Interrupted,
     NginxError,
     PortConflictError,
+    ReloadUndoFailed,
+    UsageError,
 )
 from bluegreen_local.models import (
     DeployResult,
@@ -29,9 +31,11 @@ from bluegreen_local.models import (
     SlotProcess,
     Timings,
 )
+from bluegreen_local.reconcile import reconcile
 from bluegreen_local.runners import Runner
 from bluegreen_local.runners.process import ProcessRunner
 from bluegreen_local.state import State
+from bluegreen_local.switch import Switched, switch
 from bluegreen_local.validate import check_version
 
 log = logging.getLogger(__name__)
@@ -49,7 +53,7 @@ def deploy(config: Config, version: str, *, force: bool = False, wait_lock: floa
     """Start VERSION on the idle slot and move traffic to it once healthy."""
     check_version(version)
     with store.locked(config.state_dir, wait=wait_lock):
-        return Deployment(config, report).run(version, force=force, action="deploy")
+        return Deployment(config, report, "deploy").run(version, force=force)
 
 
 def rollback(config: Config, *, wait_lock: float = 0.0, report: Reporter = quiet) -> DeployResult:
@@ -57,10 +61,9 @@ def rollback(config: Config, *, wait_lock: float = 0.0, report: Reporter = quiet
     with store.locked(config.state_dir, wait=wait_lock):
         current = store.load(config.state_dir)
         if current.previous is None:
-            raise BlueGreenError("nothing to roll back to: no previous version is recorded. "
-                                 "Nothing was changed; deploy a version by name instead.")
-        return Deployment(config, report).run(current.previous.version, force=True,
-                                              action="rollback")
+            raise UsageError("nothing to roll back to: no previous version is recorded. "
+                             "Nothing was changed; deploy a version by name instead.")
+        return Deployment(config, report, "rollback").run(current.previous.version, force=True)
 
 
 def slot_port(config: Config, slot: Slot) -> int:
@@ -87,31 +90,31 @@ class Clock:
 
 
 class Deployment:
-    """One deploy or rollback, phase by phase; the lock is held by the caller."""
+    """One deploy or rollback, phase by phase; the caller holds the lock."""
 
-    def __init__(self, config: Config, report: Reporter) -> None:
+    def __init__(self, config: Config, report: Reporter, action: str) -> None:
         self.config = config
         self.report = report
+        self.action = action
         self.runner = make_runner(config)
         self.clock = Clock(time.monotonic(), {})
-        self.action = "deploy"
 
-    def run(self, version: str, *, force: bool, action: str) -> DeployResult:
-        self.action = action
-        st = reconcile(store.load(self.config.state_dir), self.runner)
-        live = st.live_process
-        if live and live.version == version and not force and self._serving(st, live):
-            return self._result(live.release, None, action, changed=False,
-                                message=f"{version} is already live and healthy")
-        # A warm, healthy previous slot makes rollback a flip: no start, no health wait.
-        warm = st.process(st.live.other) if st.live else None
-        if action == "rollback" and warm and warm.version == version and self._healthy(warm):
-            return self._switch_and_finish(st, warm, live, action)
+    def run(self, version: str, *, force: bool) -> DeployResult:
         with signals.interruptible():
+            st = reconcile(self.config, store.load(self.config.state_dir), self.runner)
+            live = st.live_process
+            if live and live.version == version and not force and self._current(st, live):
+                return self._result(live.release, None, changed=False,
+                                    message=f"{version} is already live and healthy")
+            # A warm, healthy previous slot makes rollback a flip: no start, no health wait.
+            warm = st.process(live.slot.other) if live else None
+            if self.action == "rollback" and warm and warm.version == version \
+                    and self._healthy(warm):
+                return self._switch_and_finish(st, warm, live, keep_on_failure=True)
             st, new = self._start_and_gate(st, version, live)
-            return self._switch_and_finish(st, new, live, action)
+            return self._switch_and_finish(st, new, live, keep_on_failure=False)
 
-    # -- phases ------------------------------------------------------------------------------
+    # -- steps 3-5: preflight, start, health gate --------------------------------------------
 
     def _start_and_gate(self, st: State, version: str,
                         live: SlotProcess | None) -> tuple[State, SlotProcess]:
@@ -135,9 +138,8 @@ class Deployment:
         except BaseException as exc:
             if new is None:
                 raise
-            self.runner.stop(new, self.config.app.stop_timeout)
-            store.save(self.config.state_dir, st.without(target))
-            self._record_failure(version, new, live, str(exc))
+            with signals.deferred():  # a second Ctrl-C must not interrupt the clean-up
+                self._discard(st, new, live, exc)
             if isinstance(exc, KeyboardInterrupt):
                 raise Interrupted(f"interrupted before the switch: {version} on {target} was "
                                   f"stopped; {_serving_text(live)}") from None
@@ -152,12 +154,33 @@ class Deployment:
             st = st.without(target)
             store.save(self.config.state_dir, st)
         if not net.port_is_free(port):
-            raise PortConflictError(_foreign_port_message(target, port))
-        # Someone else's broken file must stop us before anything starts.
-        configured = self.config.nginx.mode is Mode.SYSTEM or nginx.main_conf(self.config).exists()
-        if configured and nginx.master_pid(self.config) is not None:
-            nginx.test(self.config)
+            raise PortConflictError(self._port_owner_message(st, target, port))
+        master = nginx.master_pid(self.config)
+        if master is None and self.config.nginx.mode is Mode.MANAGED:
+            self._check_listen_free()
+        if master is not None:
+            nginx.test(self.config)  # someone else's broken file stops us before we start
         return st
+
+    def _check_listen_free(self) -> None:
+        port = int(self.config.nginx.listen.rpartition(":")[2])
+        if not net.port_is_free(port):
+            owners = net.describe_listeners(port)
+            raise PortConflictError(
+                f"nginx.listen {self.config.nginx.listen} is taken by {owners}, so the managed "
+                "nginx could not start. Nothing was changed. Free the port or change "
+                "nginx.listen.")
+
+    def _port_owner_message(self, st: State, target: Slot, port: int) -> str:
+        owners = net.listener_pids(port)
+        ours = [p for p in st.slots for pid in owners if self.runner.owns_pid(p, pid)]
+        if ours:
+            return (f"port {port} ({target} slot) is held by our own {ours[0].slot} slot "
+                    f"({ours[0].version}, started on port {ours[0].port}); app.ports changed "
+                    "since it started. Nothing was changed. Run `bluegreen down`, then deploy.")
+        return (f"port {port} ({target} slot) is taken by {net.describe_listeners(port)}, "
+                "which bluegreen did not start. Nothing was changed. Stop that process or "
+                "choose other app.ports.")
 
     def _gate(self, new: SlotProcess, live: SlotProcess | None) -> None:
         t = time.monotonic()
@@ -173,73 +196,51 @@ class Deployment:
             )
         self.report(Phase.HEALTH, self.clock.lap("healthy", t), verdict.reason)
 
+    # -- steps 6-10: switch, confirm, drain, stop, record ------------------------------------
+
     def _switch_and_finish(self, st: State, new: SlotProcess, live: SlotProcess | None,
-                           action: str) -> DeployResult:
+                           *, keep_on_failure: bool) -> DeployResult:
+        # From here signals wait: the switch and the drain finish (each bounded by a timeout).
         with signals.deferred() as pending:
             t = time.monotonic()
+            number, token = st.next_generation()
             try:
-                st, old_workers = self._switch(st, new, live)
+                done = switch(self.config, new.release, number, token, st.token)
             except BaseException as exc:
-                self._abandon(st, new, live, str(exc), keep=action == "rollback")
+                keep = keep_on_failure or isinstance(exc, ReloadUndoFailed)
+                self._discard(st, new, live, exc, keep=keep)
+                if isinstance(exc, NginxError) and not keep:
+                    raise NginxError(f"{exc}\n{new.version} on {new.slot} was stopped; "
+                                     f"{_serving_text(live)}. Fix the nginx problem and "
+                                     "deploy again.") from None
                 raise
+            st = self._commit(st, new, live, done)
             self.report(Phase.SWITCH, self.clock.lap("switch", t),
                         f"traffic on {new.slot} (port {new.port})")
+            drained = self._retire(st, live, done)
+            result = self._result(new.release, live.release if live else None,
+                                  changed=True, drained=drained)
+            self._record("ok", new.release, live, result.timings, result.message)
         if pending.received:
-            log.warning("signal received during the switch; the switch was finished first")
-        drained = self._retire(st, live, old_workers)
-        result = self._result(new.release, live.release if live else None, action,
-                              changed=True, drained=drained)
-        self._record(action, "ok", new.release, live, result.timings, result.message)
-        if pending.received:
-            raise Interrupted(f"interrupted: the switch to {new.version} was completed first "
-                              f"({new.slot}, port {new.port}) and is live")
+            raise Interrupted(f"interrupted: the {self.action} was finished first; "
+                              f"{new.version} is live on {new.slot} (port {new.port})")
         return result
 
-    def _switch(self, st: State, new: SlotProcess,
-                live: SlotProcess | None) -> tuple[State, set[nginx.Worker]]:
-        number, token = st.next_generation()
-        files = {self.config.nginx.upstream_file:
-                 nginx.render_upstream(self.config, new.release, token)}
-        if self.config.nginx.mode is Mode.MANAGED:
-            proxy.prepare_prefix(self.config)
-            files[nginx.main_conf(self.config)] = nginx.render_main(self.config)
-        master = nginx.master_pid(self.config)
-        old_workers: set[nginx.Worker] = set()
-        with nginx.installed(files):
-            nginx.test(self.config)
-            if master is None:
-                self._start_proxy(token)
-            else:
-                old_workers = nginx.workers(master)
-                self._reload(master, old_workers, token)
+    def _commit(self, st: State, new: SlotProcess, live: SlotProcess | None,
+                done: Switched) -> State:
         previous = live.release if live else st.previous
-        st = replace(st, generation=number, token=token, live=new.slot, previous=previous)
+        st = replace(st, generation=done.generation, token=done.token, live=new.slot,
+                     previous=previous)
         store.save(self.config.state_dir, st)
-        return st, old_workers
+        return st
 
-    def _start_proxy(self, token: str) -> None:
-        if self.config.nginx.mode is Mode.SYSTEM:
-            raise NginxError(f"nginx is not running (no live master in "
-                             f"{self.config.nginx.pid_file}); start it and deploy again")
-        proxy.start(self.config, token)
-
-    def _reload(self, master: int, before: set[nginx.Worker], token: str) -> None:
-        offset = nginx.log_size(self.config)
-        nginx.signal_reload(self.config, master)
-        try:
-            nginx.confirm(self.config, master, before, token, offset)
-        except NginxError:
-            # Put nginx back on the restored file so what runs matches what is on disk.
-            with contextlib.suppress(BlueGreenError):
-                nginx.signal_reload(self.config, master)
-            raise
-
-    def _retire(self, st: State, live: SlotProcess | None,
-                old_workers: set[nginx.Worker]) -> bool:
+    def _retire(self, st: State, live: SlotProcess | None, done: Switched) -> bool:
         if live is None:
-            return True
+            # No old slot, but old workers (a shared nginx's) still answer from the previous
+            # upstream for a moment: "deployed" means every worker routes to the new slot.
+            return not wait_workers_gone(done.old_workers, self.config.drain.timeout)
         t = time.monotonic()
-        outcome = drain(old_workers, live.port, self.config.drain.timeout)
+        outcome = drain(done.old_workers, live.port, self.config.drain.timeout)
         detail = "old workers gone, no connections left" if outcome.complete else (
             f"timed out after {self.config.drain.timeout:g}s with {outcome.workers_left} old "
             f"workers and {outcome.connections_left} connections left")
@@ -250,80 +251,52 @@ class Deployment:
         self.report(Phase.STOP, self.clock.lap("stop", t), f"{live.version} on {live.slot}")
         return outcome.complete
 
-    def _abandon(self, st: State, new: SlotProcess, live: SlotProcess | None, why: str,
-                 *, keep: bool) -> None:
-        """The switch failed: stop the new slot (unless it is a warm one) and record it."""
+    def _discard(self, st: State, new: SlotProcess, live: SlotProcess | None,
+                 exc: BaseException, *, keep: bool = False) -> None:
+        """A failed deploy: stop the new slot (unless it must stay up) and record why."""
         if not keep:
             self.runner.stop(new, self.config.app.stop_timeout)
             store.save(self.config.state_dir, st.without(new.slot))
-        self._record_failure(new.version, new, live, why)
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        with contextlib.suppress(BlueGreenError):
+            self._record("failed", new.release, live, self.clock.timings(), why)
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _serving(self, st: State, live: SlotProcess) -> bool:
+    def _current(self, st: State, live: SlotProcess) -> bool:
+        """Live, healthy, served by nginx, and the config would render the same files."""
+        if live.port != slot_port(self.config, live.slot):
+            return False
+        files = nginx.desired_files(self.config, live.release, st.token)
         served = nginx.served_generation(self.config.nginx.admin_socket)
-        return served == st.token and self._healthy(live)
+        return served == st.token and nginx.files_current(files) and self._healthy(live)
 
     def _healthy(self, proc: SlotProcess) -> bool:
         result = health.probe(proc.port, self.config.health)
         return self.runner.alive(proc) and health.judge(result, self.config.health).healthy
 
-    def _result(self, release: Release, previous: Release | None, action: str, *,
-                changed: bool, drained: bool = True, message: str = "") -> DeployResult:
+    def _result(self, release: Release, previous: Release | None, *, changed: bool,
+                drained: bool = True, message: str = "") -> DeployResult:
         return DeployResult(
             ok=True, changed=changed, app=self.config.app.name, version=release.version,
             slot=release.slot, port=release.port, previous=previous,
-            timings=self.clock.timings(), action=action, drain_timed_out=not drained,
+            timings=self.clock.timings(), action=self.action, drain_timed_out=not drained,
             message=message or f"{release.version} is live on {release.slot} "
                                f"(port {release.port})",
         )
 
-    def _record(self, action: str, outcome: str, release: Release, live: SlotProcess | None,
-                timings: Timings | None, message: str) -> None:
-        event = HistoryEvent(
-            time=store.now_iso(), action=action, outcome=outcome, app=self.config.app.name,
-            version=release.version, slot=release.slot, port=release.port,
-            previous=live.release if live else None, user=store.current_user(), message=message,
-            timings=timings,
-        )
+    def _record(self, outcome: str, release: Release, live: SlotProcess | None,
+                timings: Timings, message: str) -> None:
         t = time.monotonic()
-        store.append_history(self.config.state_dir, event)
-        self.report(Phase.RECORD, time.monotonic() - t, f"{action} {outcome}")
-
-    def _record_failure(self, version: str, new: SlotProcess, live: SlotProcess | None,
-                        why: str) -> None:
-        with contextlib.suppress(BlueGreenError):
-            self._record(self.action, "failed", new.release, live, self.clock.timings(),
-                         why.splitlines()[0] if why else "interrupted")
-
-
-def reconcile(st: State, runner: Runner) -> State:
-    """Forget slot processes that are gone (crashed, killed, host rebooted)."""
-    for proc in st.slots:
-        if not runner.alive(proc):
-            log.warning("%s slot process %d (%s) is gone", proc.slot, proc.pid, proc.version)
-            st = st.without(proc.slot)
-    return st
+        store.append_history(self.config.state_dir, HistoryEvent(
+            time=store.now_iso(), action=self.action, outcome=outcome, app=self.config.app.name,
+            version=release.version, slot=release.slot, port=release.port,
+            previous=live.release if live else None, user=store.current_user(),
+            message=message, timings=timings))
+        self.report(Phase.RECORD, time.monotonic() - t, f"{self.action} {outcome}")
 
 
 def _serving_text(live: SlotProcess | None) -> str:
     if live is None:
         return "nothing was serving before and nothing serves now"
     return f"traffic stays on {live.slot} ({live.version}, port {live.port})"
-
-
-def _foreign_port_message(target: Slot, port: int) -> str:
-    owners = sorted(net.listener_pids(port))
-    who = ", ".join(_describe_pid(pid) for pid in owners) or "a process we cannot see"
-    return (f"port {port} ({target} slot) is taken by {who}, which bluegreen did not start. "
-            f"Nothing was changed. Stop that process or choose other app.ports.")
-
-
-def _describe_pid(pid: int) -> str:
-    import psutil
-
-    try:
-        cmd = " ".join(psutil.Process(pid).cmdline())[:80]
-    except psutil.Error:
-        cmd = "?"
-    return f"pid {pid} ({cmd})"

@@ -32,14 +32,21 @@ def drain(
     accept a new request and proxy it to the old port; worker exit is the primary signal.
     """
     deadline = time.monotonic() + timeout
-    pending = [w for w in old_workers if worker_alive(w)]
+    pending = wait_workers_gone(old_workers, timeout)
+    count = connections(old_port)
+    while count and time.monotonic() < deadline:
+        time.sleep(0.02)
+        count = connections(old_port)
+    return DrainOutcome(not pending and count == 0, len(pending), count)
+
+
+def wait_workers_gone(workers: Iterable[Worker], timeout: float) -> list[Worker]:
+    """Wait until the nginx workers exited; return those still alive at the timeout."""
+    deadline = time.monotonic() + timeout
+    pending = [w for w in workers if worker_alive(w)]
     delay = 0.005
     while pending and time.monotonic() < deadline:
         time.sleep(delay)
         delay = min(0.05, delay * 1.5)
         pending = [w for w in pending if worker_alive(w)]
-    count = connections(old_port)
-    while count and time.monotonic() < deadline:
-        time.sleep(delay)
-        count = connections(old_port)
-    return DrainOutcome(not pending and count == 0, len(pending), count)
+    return pending

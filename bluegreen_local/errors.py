@@ -97,3 +97,7 @@ class Interrupted(BlueGreenError):
     """The command was interrupted; the message says what was cleaned up."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+class ReloadUndoFailed(NginxError):
+    """A failed reload could not be confirmed undone: nginx may serve either slot."""

@@ -38,7 +38,8 @@ def probe(port: int, policy: HealthConfig) -> Probe:
         headers["Host"] = policy.host_header
     url = f"http://127.0.0.1:{port}{policy.path}"
     try:
-        response = httpx.get(url, headers=headers, timeout=policy.timeout)
+        # trust_env=False: an http_proxy in the environment must not proxy loopback probes.
+        response = httpx.get(url, headers=headers, timeout=policy.timeout, trust_env=False)
     except httpx.TimeoutException:
         return Probe(None, error=f"no answer within {policy.timeout:g}s")
     except httpx.HTTPError as exc:

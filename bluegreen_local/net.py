@@ -48,13 +48,26 @@ def parse_ss_pids(output: str) -> set[int]:
     return {int(m) for m in _PID_RE.findall(output)}
 
 
+def describe_listeners(port: int) -> str:
+    """'pid 123 (python3 -m http.server 7002)' for each process listening on the port."""
+    parts = []
+    for pid in sorted(listener_pids(port)):
+        try:
+            cmd = " ".join(psutil.Process(pid).cmdline())[:80]
+        except psutil.Error:
+            cmd = "?"
+        parts.append(f"pid {pid} ({cmd})")
+    return ", ".join(parts) or "a process we cannot see"
+
+
 def established_to(port: int) -> int:
     """How many ESTABLISHED TCP connections go to local port `port` (kernel-filtered)."""
     if shutil.which("ss"):
         # netlink + kernel filter: ~10 ms even with tens of thousands of TIME-WAIT sockets
-        out = proc.run(["ss", "-Htn", "state", "established", "dport", "=", f":{port}"],
-                       timeout=5).output
-        return count_lines(out)
+        with contextlib.suppress(CommandError):
+            out = proc.run(["ss", "-Htn", "state", "established", "dport", "=", f":{port}"],
+                           timeout=5).output
+            return count_lines(out)
     return sum(
         1 for c in psutil.net_connections("tcp")
         if c.status == psutil.CONN_ESTABLISHED and c.raddr and c.raddr.port == port

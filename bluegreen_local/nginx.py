@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import time
@@ -23,6 +24,7 @@ from bluegreen_local.templating import ServerLine, nginx_safe
 
 ADMIN_PATH: Final = "/generation"
 BAD_LOG_LEVELS: Final = ("[emerg]", "[alert]")
+EMERG_GRACE: Final = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,34 @@ class Worker:
 
 def upstream_name(config: Config) -> str:
     return f"bluegreen_{config.app.name.replace('-', '_')}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """What the upstream file on disk says: its generation and the live release."""
+
+    token: str
+    live: Release
+
+
+_HEADER_RE: Final = re.compile(
+    r"^# generation (\S+): live (blue|green) \(version (\S+), port (\d+)\)$", re.MULTILINE)
+
+
+def parse_rendered(text: str) -> Rendered | None:
+    """Read the header render_upstream writes; None if the file is not ours or was edited."""
+    match = _HEADER_RE.search(text)
+    if match is None:
+        return None
+    token, slot, version, port = match.groups()
+    return Rendered(token, Release(Slot(slot), int(port), version))
+
+
+def read_rendered(config: Config) -> Rendered | None:
+    try:
+        return parse_rendered(config.nginx.upstream_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def render_upstream(config: Config, live: Release, token: str) -> str:
@@ -103,11 +133,24 @@ def test(config: Config) -> None:
 def write_trial(config: Config) -> None:
     """Write the managed config with a placeholder upstream, for `check` in a scratch prefix."""
     blue = Release(Slot.BLUE, config.app.ports[0], "check")
-    atomic_write(config.nginx.upstream_file, render_upstream(config, blue, "check"), mode=0o644)
-    atomic_write(main_conf(config), render_main(config), mode=0o644)
+    for path, text in desired_files(config, blue, "check").items():
+        atomic_write(path, text, mode=0o644)
 
 
 # -- files: swap in, restore on failure --------------------------------------------------------
+
+
+def desired_files(config: Config, live: Release, token: str) -> dict[Path, str]:
+    """Every file bluegreen owns, as it must read for `live` at generation `token`."""
+    files = {config.nginx.upstream_file: render_upstream(config, live, token)}
+    if config.nginx.mode is Mode.MANAGED:
+        files[main_conf(config)] = render_main(config)
+    return files
+
+
+def files_current(files: Mapping[Path, str]) -> bool:
+    """True when every file on disk already reads as given."""
+    return all(_read(path) == text for path, text in files.items())
 
 
 @contextlib.contextmanager
@@ -149,11 +192,17 @@ def _restore(path: Path, text: str | None) -> None:
 
 
 def master_pid(config: Config) -> int | None:
-    """The nginx master's pid from its pid file, if that process is alive and is nginx."""
+    """The nginx master's pid from its pid file, if that process is alive and is ours.
+
+    A pid file outlives a crash and its pid can be reused, even by another nginx: in managed
+    mode the master's command line must name our own config file.
+    """
     try:
         pid = int(config.nginx.pid_file.read_text().strip())
         process = psutil.Process(pid)
         alive = process.status() != psutil.STATUS_ZOMBIE and "nginx" in process.name()
+        if alive and config.nginx.mode is Mode.MANAGED:
+            alive = str(main_conf(config)) in " ".join(process.cmdline())
     except (OSError, ValueError, psutil.Error):
         return None
     return pid if alive else None
@@ -252,13 +301,17 @@ def confirm(config: Config, master: int, before: set[Worker], token: str, offset
     """Wait until nginx serves `token` from new workers; raise NginxError on refusal or timeout."""
     deadline = time.monotonic() + config.nginx.reload_timeout
     delay = 0.002
+    errors: list[str] = []
     while True:
         fresh = workers(master) - before
         served = served_generation(config.nginx.admin_socket)
         if fresh and served == token:
             return
-        errors = new_log_errors(config, offset)
-        if errors:
+        if not errors and (errors := new_log_errors(config, offset)):
+            # nginx retries a failed bind() for about 2.5 s before it gives up and keeps the
+            # old configuration: wait that out, so the outcome is settled when we report it.
+            deadline = min(deadline, time.monotonic() + EMERG_GRACE)
+        if time.monotonic() > deadline and errors:
             raise NginxError("nginx did not load the new configuration:\n" + _indent(
                 "\n".join(errors[-5:])))
         if time.monotonic() > deadline:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -28,9 +27,6 @@ from bluegreen_local.models import (
 from bluegreen_local.runners import Runner
 from bluegreen_local.validate import APP_NAME_RE
 
-_RENDERED_GEN = re.compile(r"^# generation (\S+):", re.MULTILINE)
-
-
 # -- status -----------------------------------------------------------------------------------
 
 
@@ -39,7 +35,8 @@ def status(config: Config) -> StatusResult:
     st = store.load(config.state_dir)
     runner = make_runner(config)
     live_slot = st.live
-    idle_slot = live_slot.other if live_slot else None
+    # With nothing live, a recorded process (a failed or interrupted deploy's) is the idle one.
+    idle_slot = live_slot.other if live_slot else next((p.slot for p in st.slots), None)
     live = _slot_status(config, runner, live_slot, st.process(live_slot) if live_slot else None)
     idle = _slot_status(config, runner, idle_slot, st.process(idle_slot) if idle_slot else None)
     proxy_state = _nginx_status(config)
@@ -53,23 +50,20 @@ def _slot_status(config: Config, runner: Runner, slot: Slot | None,
                  proc: SlotProcess | None) -> SlotStatus | None:
     if slot is None:
         return None
-    port = slot_port(config, slot)
     if proc is None or not runner.alive(proc):
+        port = proc.port if proc else slot_port(config, slot)
         return SlotStatus(slot, port, proc.version if proc else None, None, False, None, None,
                           None)
-    healthy = health.judge(health.probe(port, config.health), config.health).healthy
-    return SlotStatus(slot, port, proc.version, proc.pid, True, healthy,
+    # The port it was started on, which differs from the config's if app.ports changed since.
+    healthy = health.judge(health.probe(proc.port, config.health), config.health).healthy
+    return SlotStatus(slot, proc.port, proc.version, proc.pid, True, healthy,
                       round(time.time() - proc.started_at, 1), runner.memory(proc))
 
 
 def _nginx_status(config: Config) -> NginxStatus:
     master = nginx.master_pid(config)
-    try:
-        text = config.nginx.upstream_file.read_text(encoding="utf-8")
-        match = _RENDERED_GEN.search(text)
-        rendered = match.group(1) if match else None
-    except OSError:
-        rendered = None
+    found = nginx.read_rendered(config)
+    rendered = found.token if found else None
     served = nginx.served_generation(config.nginx.admin_socket) if master else None
     listen = config.nginx.listen if config.nginx.mode is Mode.MANAGED else None
     return NginxStatus(config.nginx.mode.value, master is not None, master, listen,
@@ -90,8 +84,8 @@ def _drift(config: Config, token: str, live: SlotStatus | None, px: NginxStatus)
         problems.append(f"{config.nginx.upstream_file} was changed by hand; the next deploy "
                         "rewrites it")
     if px.running and px.generation_served not in (None, px.generation_rendered):
-        problems.append("nginx serves an older configuration than the file on disk; "
-                        "the next deploy reloads it")
+        problems.append("nginx serves a different generation than the file on disk; "
+                        "run `bluegreen deploy --force VERSION` to make them agree")
     return problems
 
 

@@ -45,6 +45,9 @@ def run(
             timeout=timeout,
             env=dict(env) if env is not None else None,
             check=False,
+            # Ctrl-C reaches the whole foreground process group; while the switch defers
+            # signals, a child such as `nginx -t` must not die of it.
+            start_new_session=True,
         )
     except FileNotFoundError:
         raise CommandError(f"{argv[0]}: command not found (while running `{shown}`)") from None

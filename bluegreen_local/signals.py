@@ -1,4 +1,4 @@
-"""SIGINT/SIGTERM handling: raise before the switch, defer while the switch must finish."""
+"""Signal handling: raise before the switch, defer while the switch must finish."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import FrameType
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# SIGHUP arrives when the SSH session that runs the deploy drops.
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass(slots=True)
@@ -25,7 +26,7 @@ def _raise(signum: int, frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def interruptible() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C, so one cleanup path serves both."""
+    """SIGTERM and SIGHUP behave like Ctrl-C, so one cleanup path serves all three."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -39,7 +40,7 @@ def interruptible() -> Iterator[None]:
 
 @contextlib.contextmanager
 def deferred() -> Iterator[Pending]:
-    """Record SIGINT/SIGTERM instead of acting on them; the caller checks `received` after."""
+    """Record SIGINT/SIGTERM/SIGHUP instead of acting on them; check `received` after."""
     pending = Pending()
     if threading.current_thread() is not threading.main_thread():
         yield pending

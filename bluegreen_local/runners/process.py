@@ -56,7 +56,8 @@ class ProcessRunner:
         header = f"=== {now_iso()} bluegreen: starting {version} in {slot}: {shlex.join(argv)}\n"
         os.write(log_file, header.encode("utf-8", errors="replace"))
         try:
-            # A new session detaches the app from our terminal: it outlives the CLI and SSH.
+            # Not proc.run: the app must outlive us. A new session detaches it from our
+            # terminal, so it survives the CLI exiting and the SSH session closing.
             return subprocess.Popen(  # noqa: S603 - argv from validated config, no shell
                 list(argv), cwd=workdir, env=env, stdin=subprocess.DEVNULL,
                 stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,

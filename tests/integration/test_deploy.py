@@ -70,7 +70,7 @@ def test_rollback_returns_to_previous_version(project: Project) -> None:
 def test_rollback_without_previous_fails_cleanly(project: Project) -> None:
     project.cli_json("deploy", "v1")
     done = project.cli("rollback")
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "nothing to roll back to" in done.stderr and "Traceback" not in done.stderr
     assert project.serve() == (200, "hello from v1\n")
 
