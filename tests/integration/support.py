@@ -100,11 +100,14 @@ listen = "127.0.0.1:{self.listen_port}"
 """
         self.config.write_text(text)
 
-    def cli(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+    def cli(self, *args: str, timeout: float = 120.0,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """Run `bluegreen ARGS -c CONFIG` as an operator would."""
-        argv = [sys.executable, "-m", "bluegreen_local", *args, "-c", str(self.config)]
-        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              check=False)
+        return subprocess.run(self.argv(*args), capture_output=True, text=True,
+                              timeout=timeout, check=False, env=env)
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "bluegreen_local", *args, "-c", str(self.config)]
 
     def cli_json(self, *args: str) -> dict[str, object]:
         done = self.cli(*args, "--json")

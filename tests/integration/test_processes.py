@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import psutil
 import pytest
 from helpers import REPO
 
-from integration.support import Project, get, poll
+from integration.support import Project, free_port, get, poll
 
 pytestmark = pytest.mark.nginx
 
@@ -105,3 +107,78 @@ def test_wheel_ships_the_templates(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=tmp_path, env={"PYTHONPATH": str(tmp_path / "site")})
     assert out.stdout.strip() == str(tmp_path / "site/bluegreen_local/templates")
+
+
+def test_interrupt_after_the_switch_finishes_the_deploy(project: Project) -> None:
+    """Ctrl-C during the drain: the slow request in flight still completes, v2 stays live."""
+    project.cli_json("deploy", "v1")
+    slow: list[tuple[int, str]] = []
+    request = threading.Thread(target=lambda: slow.append(get(project.listen_port, "/slow?s=3")))
+    request.start()
+    poll(lambda: _established(project.ports[0]) > 0, what="the slow request to reach v1")
+    deploy = subprocess.Popen(project.argv("deploy", "v2"), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    poll(lambda: project.state().get("live") == "green", what="the switch to commit")
+    deploy.send_signal(signal.SIGINT)
+    _, err = deploy.communicate(timeout=60)
+    request.join(timeout=30)
+    assert deploy.returncode == 130, err
+    assert "was finished first" in err and "v2 is live on green" in err
+    assert slow == [(200, "slow 3s from v1\n")], "the request in flight must complete"
+    assert project.serve() == (200, "hello from v2\n")
+    assert len(project.slot_pids()) == 1, "the old slot is stopped after its drain"
+
+
+def test_probes_ignore_http_proxy_settings(project: Project) -> None:
+    env = {**os.environ, "http_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    done = project.cli("deploy", "v1", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert project.cli("deploy", "v1", "--json", env=env).stdout.count('"changed": false') == 1
+
+
+def test_config_change_makes_a_redeploy_real(project: Project) -> None:
+    project.cli_json("deploy", "v1")
+    old_listen = project.listen_port
+    project.listen_port = free_port()
+    project.write_config()
+    result = project.cli_json("deploy", "v1")
+    assert result["changed"] is True
+    assert project.serve() == (200, "hello from v1\n")
+    assert get(old_listen)[0] == 0
+
+
+def test_down_leaves_a_foreign_nginx_alone(project: Project, nginx_bin: str) -> None:
+    """A stale pid file naming another nginx (pid reuse) must not make us signal it."""
+    other = project.root / "other"
+    (other / "logs").mkdir(parents=True)
+    port = free_port()
+    (other / "nginx.conf").write_text(
+        f"pid {other}/nginx.pid; error_log {other}/logs/error.log;\n"
+        f"events {{}} http {{ access_log off; server {{ listen 127.0.0.1:{port}; "
+        f"return 204; }} }}\n")
+    subprocess.run([nginx_bin, "-p", f"{other}/", "-c", f"{other}/nginx.conf",
+                    "-e", f"{other}/logs/error.log"], check=True)
+    master = psutil.Process(int((other / "nginx.pid").read_text()))
+    try:
+        poll(lambda: get(port)[0] == 204, what="the other nginx")
+        project.cli_json("deploy", "v1")
+        project.cli_json("down")
+        project.cli_json("deploy", "v2")
+        pid_file = project.state_dir / "nginx/nginx.pid"
+        ours = int(pid_file.read_text())
+        psutil.Process(ours).kill()  # our nginx dies; its pid file stays behind
+        poll(lambda: _gone(psutil.Process(ours)), what="our nginx to die")
+        pid_file.write_text(f"{master.pid}\n")
+        status = project.cli_json("status")
+        assert status["nginx"]["running"] is False  # type: ignore[index]
+        project.cli_json("down")
+        assert get(port)[0] == 204 and master.is_running()
+    finally:
+        for proc in [master, *master.children()]:
+            proc.kill()
+
+
+def _established(port: int) -> int:
+    done = subprocess.run(["ss", "-Htn", "state", "established", "dport", "=", f":{port}"],
+                          capture_output=True, text=True, check=True)
+    return len(done.stdout.splitlines())

@@ -21,10 +21,9 @@ BLUE = SlotProcess(Slot.BLUE, 7001, "v1", pid=4242, create_time=1700000000.25,
                    started_at=1700000001.5)
 GREEN = SlotProcess(Slot.GREEN, 7002, "v2", pid=4343, create_time=1700000100.0,
                     started_at=1700000100.75)
-# A generation token is a public identifier, not a secret (S106).
-FULL = State(generation=7, token="7-abcdef01", live=Slot.GREEN, slots=(BLUE, GREEN),  # noqa: S106
+FULL = State(generation=7, token="7-abcdef01", live=Slot.GREEN, slots=(BLUE, GREEN),
              previous=Release(Slot.BLUE, 7001, "v1"))
-ONE = State(generation=1, token="1-00000000", live=Slot.BLUE, slots=(BLUE,))  # noqa: S106
+ONE = State(generation=1, token="1-00000000", live=Slot.BLUE, slots=(BLUE,))
 
 
 def mode_of(path: Path) -> int:

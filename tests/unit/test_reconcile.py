@@ -1,0 +1,59 @@
+"""Reconcile: state that missed a confirmed switch is corrected from what nginx serves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bluegreen_local import config, nginx, reconcile
+from bluegreen_local.models import Release, Slot, SlotProcess
+from bluegreen_local.state import State, atomic_write
+
+
+class AlwaysAlive:
+    """A runner stand-in: every recorded process still runs."""
+
+    def alive(self, proc: SlotProcess) -> bool:
+        return True
+
+
+BLUE = SlotProcess(Slot.BLUE, 7001, "v1", 100, 1.0, 1.0)
+GREEN = SlotProcess(Slot.GREEN, 7002, "v2", 200, 2.0, 2.0)
+
+
+def _setup(config_file: Path, served: str | None,
+           monkeypatch: pytest.MonkeyPatch) -> tuple[config.Config, State]:
+    cfg = config.load(config_file)
+    cfg.nginx.upstream_file.parent.mkdir(parents=True)
+    atomic_write(cfg.nginx.upstream_file, nginx.render_upstream(cfg, GREEN.release, "4-cafe"))
+    monkeypatch.setattr(nginx, "served_generation", lambda *_: served)
+    # The run died after nginx confirmed green but before it saved: state still says blue.
+    st = State(generation=3, token="3-beef", live=Slot.BLUE, slots=(BLUE, GREEN))
+    return cfg, st
+
+
+def test_a_confirmed_switch_is_adopted(config_file: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg, st = _setup(config_file, "4-cafe", monkeypatch)
+    fixed = reconcile.reconcile(cfg, st, AlwaysAlive())  # type: ignore[arg-type]
+    assert (fixed.live, fixed.token, fixed.generation) == (Slot.GREEN, "4-cafe", 4)
+    assert fixed.previous == Release(Slot.BLUE, 7001, "v1")
+
+
+def test_a_file_nginx_does_not_serve_is_not_adopted(config_file: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg, st = _setup(config_file, "3-beef", monkeypatch)
+    assert reconcile.reconcile(cfg, st, AlwaysAlive()) == st  # type: ignore[arg-type]
+
+
+def test_dead_processes_are_forgotten(config_file: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg, st = _setup(config_file, None, monkeypatch)
+
+    class GreenDied(AlwaysAlive):
+        def alive(self, proc: SlotProcess) -> bool:
+            return proc.slot is Slot.BLUE
+
+    fixed = reconcile.reconcile(cfg, st, GreenDied())  # type: ignore[arg-type]
+    assert fixed.slots == (BLUE,) and fixed.live is Slot.BLUE
