@@ -14,6 +14,7 @@ from bluegreen_local.models import Mode
 
 CONFIG_ENV: Final = "BLUEGREEN_CONFIG"
 DEFAULT_CONFIG: Final = "bluegreen.toml"
+MAX_CONFIG_BYTES: Final = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,17 +86,34 @@ def resolve_path(flag: Path | None) -> Path:
 def load(flag: Path | None = None) -> Config:
     """Read and validate the config file; raise ConfigError listing every problem."""
     path = resolve_path(flag).expanduser()
+    return parse(_read(path), path.resolve())
+
+
+def _read(path: Path) -> str:
+    """The file's text; as root, only from a file nobody but root can change (StrictModes)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # Check the file that was opened, not the name: it could be swapped in between.
+        with path.open("rb") as handle:
+            info = os.fstat(handle.fileno())
+            why = v.trust_problem(path, info, euid=os.geteuid(), what="config file")
+            if why:
+                raise ConfigError([why], str(path))
+            data = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(
             [f"config file not found (looked in -c/--config, ${CONFIG_ENV}, ./{DEFAULT_CONFIG})."
              " Create one with `bluegreen init`."],
             str(path),
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError([f"cannot read config file: {exc}"], str(path)) from None
-    return parse(text, path.resolve())
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError([f"config file is larger than {MAX_CONFIG_BYTES // 2**20} MiB; "
+                           "is -c pointing at the right file?"], str(path))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"cannot read config file: {exc}"], str(path)) from None
 
 
 def parse(text: str, path: Path) -> Config:
@@ -104,6 +122,11 @@ def parse(text: str, path: Path) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"invalid TOML: {exc}"], str(path)) from None
+    except ValueError:  # tomllib refuses integers longer than Python's 4300-digit limit
+        raise ConfigError(["invalid TOML: a number is too long"], str(path)) from None
+    except RecursionError:
+        raise ConfigError(["invalid TOML: arrays or tables are nested too deeply"],
+                          str(path)) from None
     checker = v.Checker(base=path.parent)
     config = _build(checker, raw, path)
     if checker.problems or config is None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import pwd
 import re
 import shlex
+import stat
 import string
 from enum import StrEnum
 from pathlib import Path
@@ -26,6 +28,8 @@ STATUS_CLASS_RE: Final = re.compile(r"([1-5])xx")
 STATUS_RANGE_RE: Final = re.compile(r"([1-5][0-9][0-9])-([1-5][0-9][0-9])")
 DURATION_RE: Final = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")
 SAFE_PATH_RE: Final = re.compile(r"/[A-Za-z0-9._/@+-]*")
+# ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
+PORT_TEXT_RE: Final = re.compile(r"[0-9]{1,10}")
 PLACEHOLDERS: Final = frozenset({"port", "version", "slot"})
 UNIX_PATH_MAX: Final = 107  # sun_path is 108 bytes including the trailing NUL
 _UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -47,8 +51,13 @@ def parse_duration(value: object) -> float | None:
     """'500ms', '30s', '5m', '1h' or a number of seconds -> seconds; None if malformed."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value) if math.isfinite(value) else None
+    if isinstance(value, int):
+        # tomllib's integers are unbounded; one too big for a float is far beyond any limit.
+        if abs(value) >= 10**300:
+            return math.inf if value > 0 else -math.inf
+        return float(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if not isinstance(value, str):
         return None
     match = DURATION_RE.fullmatch(value.strip())
@@ -75,6 +84,35 @@ def placeholder_problem(template: str) -> str | None:
     return None
 
 
+def trust_problem(path: Path, info: os.stat_result, *, euid: int, what: str) -> str | None:
+    """Why root must refuse a file it takes commands from (sshd's StrictModes), or None.
+
+    Whoever can change such a file can make root run anything, so as root it must be owned by
+    root and writable by nobody else. Other users are not checked: they only risk themselves.
+    """
+    if euid != 0:
+        return None
+    quoted = shlex.quote(str(path))
+    if info.st_uid != 0:
+        return (f"as root, bluegreen refuses a {what} owned by {_user_name(info.st_uid)}: that "
+                f"user could make root run any command. Fix: chown root {quoted} "
+                f"(and chmod go-w {quoted})")
+    writers = [who for bit, who in ((stat.S_IWGRP, "its group"), (stat.S_IWOTH, "everyone"))
+               if info.st_mode & bit]
+    if writers:
+        return (f"as root, bluegreen refuses a {what} writable by {' and '.join(writers)} "
+                f"(mode {stat.S_IMODE(info.st_mode):04o}): whoever can change it could make "
+                f"root run any command. Fix: chmod go-w {quoted}")
+    return None
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
 class Checker:
     """Collects problems while reading a raw TOML document into typed values."""
 
@@ -99,7 +137,7 @@ class Checker:
 
     def known_keys(self, section: str, raw: dict[str, object], allowed: set[str]) -> None:
         for key in sorted(set(raw) - allowed):
-            full = f"{section}.{key}" if section else key
+            full = f"{section}.{_key_text(key)}" if section else _key_text(key)
             self.problem(f"{full}: unknown key (allowed: {', '.join(sorted(allowed))})")
 
     def _get(self, raw: dict[str, object], key: str) -> object:
@@ -174,7 +212,7 @@ class Checker:
         pairs: list[tuple[str, str]] = []
         for name, item in value.items():
             if not ENV_KEY_RE.fullmatch(name):
-                self.problem(f"{key}.{name}: not a valid environment variable name")
+                self.problem(f"{key}.{_key_text(name)}: not a valid environment variable name")
             elif not isinstance(item, str) or "\x00" in item:
                 self.problem(f"{key}.{name}: must be a string without NUL bytes")
             else:
@@ -243,7 +281,7 @@ class Checker:
         host, sep, port_text = value.rpartition(":")
         if not sep:
             host, port_text = "127.0.0.1", value
-        if not _is_listen_host(host) or not port_text.isdigit():
+        if not _is_listen_host(host) or not PORT_TEXT_RE.fullmatch(port_text):
             self.problem(f"{key}: must be HOST:PORT with an IP address, like \"127.0.0.1:8080\", "
                          f"got {_short(value)}")
             return None
@@ -305,7 +343,11 @@ class Checker:
         value = self.string(raw, key, default)
         if value is None:
             return None
-        path = self.base / Path(value).expanduser()
+        try:
+            path = self.base / Path(value).expanduser()
+        except RuntimeError:  # "~someone" for a user that does not exist
+            self.problem(f"{key}: cannot expand {_short(value)}: no such user's home directory")
+            return None
         if not value or not SAFE_PATH_RE.fullmatch(str(path)):
             self.problem(f"{key}: must be a path made of A-Z a-z 0-9 / . _ - + @ "
                          f"(nginx reads it), got {_short(value)}")
@@ -342,12 +384,19 @@ def _is_listen_host(host: str) -> bool:
     if host == "*":
         return True
     bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if "%" in bare:  # an IPv6 zone ("fe80::1%eth0") may hold any character; nginx takes none
+        return False
     try:
         ipaddress.ip_address(bare)
     except ValueError:
         return False
     # IPv6 must be written in brackets, IPv4 without.
     return (":" in bare) if bare != host else (":" not in bare)
+
+
+def _key_text(key: str) -> str:
+    """A TOML key as shown in a message: quoted when it holds control or non-ASCII characters."""
+    return key if key.isascii() and key.isprintable() else repr(key)
 
 
 def _short(value: object) -> str:

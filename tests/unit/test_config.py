@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
 
-from bluegreen_local import config
+from bluegreen_local import config, validate
 from bluegreen_local.config import Config
 from bluegreen_local.errors import ConfigError, ExitCode
 from bluegreen_local.models import Mode
@@ -220,6 +222,23 @@ BAD_CONFIGS: list[tuple[str, str, str]] = [
     ("pid-file-empty", APP + '[nginx]\npid_file = ""\n', "nginx.pid_file: must be a path made of"),
     ("state-dir-not-string", "state_dir = 1\n" + APP, "state_dir: must be a string, got int"),
     ("state-dir-empty", 'state_dir = ""\n' + APP, "state_dir: must be a path made of"),
+    # -- found by the hostile-input corpus: these raised instead of naming the key ------------
+    ("listen-superscript-port", APP + '[nginx]\nlisten = "127.0.0.1:80\u00b2"\n',
+     "nginx.listen: must be HOST:PORT with an IP address"),
+    ("listen-ipv6-zone", APP + '[nginx]\nlisten = "[fe80::1%lo;}]:8080"\n',
+     "nginx.listen: must be HOST:PORT with an IP address"),
+    ("state-dir-unknown-user", 'state_dir = "~no-such-user-bg/x"\n' + APP,
+     "state_dir: cannot expand '~no-such-user-bg/x': no such user's home directory"),
+    ("duration-beyond-float", APP + "[drain]\ntimeout = " + "9" * 400 + "\n",
+     "drain.timeout: must be between 0s and 24h, got 9999"),
+    ("toml-number-too-long", APP + "[health]\nsuccesses = " + "9" * 5000 + "\n",
+     "invalid TOML: a number is too long"),
+    ("toml-nested-too-deep", APP + "x = " + "[" * 5000 + "]" * 5000 + "\n",
+     "invalid TOML: arrays or tables are nested too deeply"),
+    ("unknown-key-control-chars", APP + '"\\u001b[2J" = 1\n',
+     "'\\x1b[2J': unknown key"),
+    ("env-key-control-chars", app_with('env = { "A\\nB" = "x" }'),
+     "app.env.'A\\nB': not a valid environment variable name"),
 ]
 
 
@@ -514,4 +533,85 @@ def test_load_unreadable_file(tmp_path: Path) -> None:
     path = tmp_path / "bluegreen.toml"
     path.write_bytes(b"\xff\xfe[app]\n")
     with pytest.raises(ConfigError, match="cannot read config file"):
+        config.load(path)
+
+
+# -- StrictModes: as root, a config file only root can change -----------------------------------
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown and the root-only check need root")
+
+
+def stat_of(mode: int, uid: int = 0) -> os.stat_result:
+    return os.stat_result((stat.S_IFREG | mode, 1, 1, 1, uid, 0, 10, 0, 0, 0))
+
+
+@pytest.mark.parametrize(
+    ("mode", "writers"),
+    [(0o664, "its group (mode 0664)"), (0o646, "everyone (mode 0646)"),
+     (0o666, "its group and everyone (mode 0666)"), (0o777, "its group and everyone")],
+)
+def test_trust_problem_names_who_can_write(mode: int, writers: str) -> None:
+    why = validate.trust_problem(Path("/etc/b g.toml"), stat_of(mode), euid=0, what="config file")
+    assert why is not None
+    assert f"refuses a config file writable by {writers}" in why
+    assert why.endswith("Fix: chmod go-w '/etc/b g.toml'")
+
+
+def test_trust_problem_names_the_owner() -> None:
+    why = validate.trust_problem(Path("/etc/b.toml"), stat_of(0o644, uid=65534), euid=0,
+                                 what="hook script")
+    assert why is not None
+    assert "refuses a hook script owned by nobody (uid 65534)" in why
+    assert "Fix: chown root /etc/b.toml" in why
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o600, 0o400, 0o755])
+def test_trust_problem_accepts_a_root_only_file(mode: int) -> None:
+    assert validate.trust_problem(Path("/b"), stat_of(mode), euid=0, what="config file") is None
+
+
+def test_trust_problem_ignores_other_users() -> None:
+    assert validate.trust_problem(Path("/b"), stat_of(0o666, uid=1), euid=1000,
+                                  what="config file") is None
+
+
+@needs_root
+@pytest.mark.parametrize("mode", [0o666, 0o620, 0o602])
+def test_load_as_root_refuses_a_writable_config(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "bluegreen.toml"
+    path.write_text(APP, encoding="utf-8")
+    path.chmod(mode)
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert caught.value.exit_code == 3
+    assert str(caught.value).startswith(f"{path}: as root, bluegreen refuses a config file "
+                                        "writable by ")
+    assert f"Fix: chmod go-w {path}" in str(caught.value)
+    path.chmod(0o644)
+    assert config.load(path).app.name == "web"
+
+
+@needs_root
+def test_load_as_root_refuses_a_config_owned_by_another_user(tmp_path: Path) -> None:
+    path = tmp_path / "bluegreen.toml"
+    path.write_text(APP, encoding="utf-8")
+    os.chown(path, 65534, 65534)
+    with pytest.raises(ConfigError, match=r"owned by .*uid 65534.*Fix: chown root"):
+        config.load(path)
+
+
+def test_load_as_another_user_skips_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bluegreen.toml"
+    path.write_text(APP, encoding="utf-8")
+    path.chmod(0o666)
+    monkeypatch.setattr("bluegreen_local.config.os.geteuid", lambda: 1000)
+    assert config.load(path).app.name == "web"
+
+
+def test_load_refuses_a_huge_file(tmp_path: Path) -> None:
+    path = tmp_path / "bluegreen.toml"
+    path.write_text(APP + "#" * (2 * config.MAX_CONFIG_BYTES), encoding="utf-8")
+    with pytest.raises(ConfigError, match="config file is larger than 1 MiB"):
         config.load(path)
