@@ -118,7 +118,7 @@ class Deployment:
 
     def _start_and_gate(self, st: State, version: str,
                         live: SlotProcess | None) -> tuple[State, SlotProcess]:
-        target = live.slot.other if live else (st.live.other if st.live else Slot.BLUE)
+        target = st.live.slot.other if st.live else Slot.BLUE
         port = slot_port(self.config, target)
         t = time.monotonic()
         st = self._preflight(st, target, port)
@@ -229,7 +229,7 @@ class Deployment:
     def _commit(self, st: State, new: SlotProcess, live: SlotProcess | None,
                 done: Switched) -> State:
         previous = live.release if live else st.previous
-        st = replace(st, generation=done.generation, token=done.token, live=new.slot,
+        st = replace(st, generation=done.generation, token=done.token, live=new.release,
                      previous=previous)
         store.save(self.config.state_dir, st)
         return st

@@ -34,7 +34,7 @@ def status(config: Config) -> StatusResult:
     """Observe the app without taking the lock or changing anything."""
     st = store.load(config.state_dir)
     runner = make_runner(config)
-    live_slot = st.live
+    live_slot = st.live.slot if st.live else None
     # With nothing live, a recorded process (a failed or interrupted deploy's) is the idle one.
     idle_slot = live_slot.other if live_slot else next((p.slot for p in st.slots), None)
     live = _slot_status(config, runner, live_slot, st.process(live_slot) if live_slot else None)

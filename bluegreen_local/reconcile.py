@@ -38,7 +38,7 @@ def adopt_switch(config: Config, st: State) -> State:
     old = st.live_process
     number = _generation_number(rendered.token, st.generation)
     previous = old.release if old and old.slot is not proc.slot else st.previous
-    return replace(st, generation=number, token=rendered.token, live=proc.slot,
+    return replace(st, generation=number, token=rendered.token, live=proc.release,
                    previous=previous)
 
 

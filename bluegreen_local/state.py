@@ -24,11 +24,14 @@ SCHEMA: Final = 1
 
 @dataclass(frozen=True, slots=True)
 class State:
-    """What the tool knows between runs: the live slot, the processes it started."""
+    """What the tool knows between runs: what is live, the processes it started.
+
+    `live` outlives its process (a crash, a reboot): it says what `up` must bring back.
+    """
 
     generation: int = 0
     token: str = ""
-    live: Slot | None = None
+    live: Release | None = None
     slots: tuple[SlotProcess, ...] = field(default=())
     previous: Release | None = None
 
@@ -44,7 +47,10 @@ class State:
 
     @property
     def live_process(self) -> SlotProcess | None:
-        return None if self.live is None else self.process(self.live)
+        if self.live is None:
+            return None
+        proc = self.process(self.live.slot)
+        return proc if proc is not None and proc.release == self.live else None
 
     def next_generation(self) -> tuple[int, str]:
         """A new generation number and a token unique even if state was reset."""
@@ -134,7 +140,7 @@ def from_json(raw: object, path: Path) -> State:
         return State(
             generation=int(raw.get("generation", 0)),
             token=str(raw.get("token", "")),
-            live=Slot(raw["live"]) if raw.get("live") else None,
+            live=_release(raw.get("live")),
             slots=tuple(_slot_process(p) for p in raw.get("slots", [])),
             previous=_release(raw.get("previous")),
         )
@@ -153,8 +159,10 @@ def _slot_process(raw: dict[str, object]) -> SlotProcess:
 
 
 def _release(raw: object) -> Release | None:
-    if not isinstance(raw, dict):
+    if raw is None:
         return None
+    if not isinstance(raw, dict):
+        raise ValueError(f"expected a release object, got {raw!r}")
     return Release(Slot(raw["slot"]), int(raw["port"]), str(raw["version"]))
 
 

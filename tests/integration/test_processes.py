@@ -118,7 +118,8 @@ def test_interrupt_after_the_switch_finishes_the_deploy(project: Project) -> Non
     poll(lambda: _established(project.ports[0]) > 0, what="the slow request to reach v1")
     deploy = subprocess.Popen(project.argv("deploy", "v2"), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
-    poll(lambda: project.state().get("live") == "green", what="the switch to commit")
+    poll(lambda: project.state().get("live", {}) == {"slot": "green", "port": project.ports[1],
+                                                  "version": "v2"}, what="the switch to commit")
     deploy.send_signal(signal.SIGINT)
     _, err = deploy.communicate(timeout=60)
     request.join(timeout=30)

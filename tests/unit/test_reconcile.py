@@ -29,7 +29,7 @@ def _setup(config_file: Path, served: str | None,
     atomic_write(cfg.nginx.upstream_file, nginx.render_upstream(cfg, GREEN.release, "4-cafe"))
     monkeypatch.setattr(nginx, "served_generation", lambda *_: served)
     # The run died after nginx confirmed green but before it saved: state still says blue.
-    st = State(generation=3, token="3-beef", live=Slot.BLUE, slots=(BLUE, GREEN))
+    st = State(generation=3, token="3-beef", live=BLUE.release, slots=(BLUE, GREEN))
     return cfg, st
 
 
@@ -37,7 +37,7 @@ def test_a_confirmed_switch_is_adopted(config_file: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     cfg, st = _setup(config_file, "4-cafe", monkeypatch)
     fixed = reconcile.reconcile(cfg, st, AlwaysAlive())  # type: ignore[arg-type]
-    assert (fixed.live, fixed.token, fixed.generation) == (Slot.GREEN, "4-cafe", 4)
+    assert (fixed.live, fixed.token, fixed.generation) == (GREEN.release, "4-cafe", 4)
     assert fixed.previous == Release(Slot.BLUE, 7001, "v1")
 
 
@@ -56,4 +56,4 @@ def test_dead_processes_are_forgotten(config_file: Path,
             return proc.slot is Slot.BLUE
 
     fixed = reconcile.reconcile(cfg, st, GreenDied())  # type: ignore[arg-type]
-    assert fixed.slots == (BLUE,) and fixed.live is Slot.BLUE
+    assert fixed.slots == (BLUE,) and fixed.live == BLUE.release

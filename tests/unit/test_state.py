@@ -21,9 +21,9 @@ BLUE = SlotProcess(Slot.BLUE, 7001, "v1", pid=4242, create_time=1700000000.25,
                    started_at=1700000001.5)
 GREEN = SlotProcess(Slot.GREEN, 7002, "v2", pid=4343, create_time=1700000100.0,
                     started_at=1700000100.75)
-FULL = State(generation=7, token="7-abcdef01", live=Slot.GREEN, slots=(BLUE, GREEN),
+FULL = State(generation=7, token="7-abcdef01", live=GREEN.release, slots=(BLUE, GREEN),
              previous=Release(Slot.BLUE, 7001, "v1"))
-ONE = State(generation=1, token="1-00000000", live=Slot.BLUE, slots=(BLUE,))
+ONE = State(generation=1, token="1-00000000", live=BLUE.release, slots=(BLUE,))
 
 
 def mode_of(path: Path) -> int:
@@ -46,7 +46,7 @@ def test_saved_document_is_versioned_json(tmp_path: Path) -> None:
     state.save(tmp_path, FULL)
     raw = json.loads((tmp_path / "state.json").read_text(encoding="utf-8"))
     assert raw["schema"] == state.SCHEMA
-    assert raw["live"] == "green"
+    assert raw["live"] == {"slot": "green", "port": 7002, "version": "v2"}
     assert raw["slots"][0] == {"slot": "blue", "port": 7001, "version": "v1", "pid": 4242,
                                "create_time": 1700000000.25, "started_at": 1700000001.5}
     assert raw["previous"] == {"slot": "blue", "port": 7001, "version": "v1"}
