@@ -138,7 +138,7 @@ def _build(c: v.Checker, raw: dict[str, object], path: Path) -> Config | None:
     c.known_keys("", raw, {"state_dir", "app", "health", "nginx", "drain"})
     app = _app(c, c.table(raw, "app", required=True))
     name = app.name if app else "app"
-    state_dir = c.path(raw, "state_dir", default=str(default_state_dir(name)))
+    state_dir = c.path(raw, "state_dir", default=str(default_state_dir(name)), directory=True)
     health = _health(c, c.table(raw, "health"))
     nginx = _nginx(c, c.table(raw, "nginx"), name, state_dir)
     drain_raw = c.table(raw, "drain")
@@ -199,7 +199,8 @@ def _nginx(
     managed = mode is not Mode.SYSTEM  # an invalid mode was reported; don't pile on
     prefix = (state_dir or Path("/")) / "nginx"
     admin_default = prefix / "admin.sock" if managed else Path(f"/run/bluegreen-{app}.sock")
-    admin = c.socket_path(raw, "nginx.admin_socket", admin_default)
+    admin = c.socket_path(raw, "nginx.admin_socket", admin_default,
+                          created=(prefix, prefix.parent))
     upstream_default = prefix / "conf/upstream.conf" if managed else None
     upstream = c.path(raw, "nginx.upstream_file", _opt(upstream_default), parent_exists=not managed)
     if not managed and "upstream_file" not in raw:
@@ -212,11 +213,22 @@ def _nginx(
     log_default = prefix / "logs/error.log" if managed else Path("/var/log/nginx/error.log")
     error_log = c.path(raw, "nginx.error_log", str(log_default))
     reload_timeout = c.duration(raw, "nginx.reload_timeout", "10s", minimum=0.1)
+    if mode is Mode.MANAGED:
+        _system_only(c, raw, prefix, pid_file=pid_file, error_log=error_log)
     if (mode is None or binary is None or listen is None or admin is None or upstream is None
             or test is None or reload is None or pid_file is None):
         return None
     return NginxConfig(mode, binary, listen, admin, upstream, test, reload,
                        pid_file, error_log, reload_timeout)
+
+
+def _system_only(c: v.Checker, raw: dict[str, object], prefix: Path,
+                 **checked: Path | None) -> None:
+    """The managed nginx's own files live in its prefix; watching others would mislead us."""
+    for key, value in checked.items():
+        if key in raw and value is not None:
+            c.problem(f"nginx.{key}: only used in system mode; the managed nginx keeps it "
+                      f"in {prefix}")
 
 
 def _opt(path: Path | None) -> str | None:

@@ -39,7 +39,13 @@ _MISSING: Final = object()
 def check_version(version: str) -> str:
     """Validate a version string from the command line."""
     if not VERSION_RE.fullmatch(version):
-        shown = version if len(version) <= 40 else version[:40] + "..."
+        shown = version
+        if len(repr(shown)) > 42:
+            # Cut what is shown, not the string: one control character shows as up to 10.
+            shown = version[:40]
+            while len(repr(shown)) > 42:
+                shown = shown[:-1]
+            shown += "..."
         raise UsageError(
             f"invalid version {shown!r}: use 1-128 characters from A-Z a-z 0-9 . _ + -, "
             "starting with a letter or digit. Nothing was changed."
@@ -338,8 +344,12 @@ class Checker:
             return None
 
     def path(self, raw: dict[str, object], key: str, default: str | None,
-             *, parent_exists: bool = False) -> Path | None:
-        """A path (relative to the config file); it may reach nginx, so keep it plain."""
+             *, parent_exists: bool = False, directory: bool = False) -> Path | None:
+        """A path (relative to the config file); it may reach nginx, so keep it plain.
+
+        `directory`: the path names a directory (else a file), so an existing one of the
+        other kind is refused.
+        """
         value = self.string(raw, key, default)
         if value is None:
             return None
@@ -352,18 +362,46 @@ class Checker:
             self.problem(f"{key}: must be a path made of A-Z a-z 0-9 / . _ - + @ "
                          f"(nginx reads it), got {_short(value)}")
             return None
-        if parent_exists and not path.parent.is_dir():
+        if parent_exists and not _is_dir(path.parent):
             self.problem(f"{key}: directory {path.parent} does not exist")
+            return None
+        if _exists(path) and _is_dir(path) != directory:
+            want, got = ("a directory", "a file") if directory else ("a file", "a directory")
+            self.problem(f"{key}: {path} is {got}; it must name {want}")
             return None
         return path
 
-    def socket_path(self, raw: dict[str, object], key: str, default: Path) -> Path | None:
+    def socket_path(self, raw: dict[str, object], key: str, default: Path,
+                    *, created: tuple[Path, ...]) -> Path | None:
+        """A unix socket nginx binds: short enough, in a folder that exists or that we create."""
         path = self.path(raw, key, str(default))
-        if path is not None and len(os.fsencode(path)) > UNIX_PATH_MAX:
+        if path is None:
+            return None
+        if len(os.fsencode(path)) > UNIX_PATH_MAX:
             self.problem(f"{key}: unix socket path {path} is longer than {UNIX_PATH_MAX} bytes; "
                          "set nginx.admin_socket (or state_dir) to a shorter path")
             return None
+        if path.parent not in created and not _is_dir(path.parent):
+            self.problem(f"{key}: directory {path.parent} does not exist (nginx creates the "
+                         "socket in it)")
+            return None
         return path
+
+
+def _exists(path: Path) -> bool:
+    # Path.exists() raises PermissionError where it may not look (a user reading /root/...).
+    try:
+        path.stat()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(path.stat().st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _status_codes(item: object) -> set[int]:

@@ -615,3 +615,53 @@ def test_load_refuses_a_huge_file(tmp_path: Path) -> None:
     path.write_text(APP + "#" * (2 * config.MAX_CONFIG_BYTES), encoding="utf-8")
     with pytest.raises(ConfigError, match="config file is larger than 1 MiB"):
         config.load(path)
+
+
+# -- paths bluegreen must be able to use -----------------------------------------------------------
+
+
+def test_upstream_file_that_is_a_directory(tmp_path: Path) -> None:
+    text = APP + f'[nginx]\nmode = "system"\nupstream_file = "{tmp_path}"\n'
+    assert problems_of(text) == [f"nginx.upstream_file: {tmp_path} is a directory; it must name "
+                                 "a file"]
+
+
+def test_state_dir_that_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("", encoding="utf-8")
+    assert problems_of(f'state_dir = "{tmp_path}/f"\n' + APP) == [
+        f"state_dir: {tmp_path}/f is a file; it must name a directory"]
+
+
+def test_admin_socket_in_a_missing_directory(tmp_path: Path) -> None:
+    text = APP + f'[nginx]\nadmin_socket = "{tmp_path}/nope/admin.sock"\n'
+    assert problems_of(text) == [f"nginx.admin_socket: directory {tmp_path}/nope does not exist "
+                                 "(nginx creates the socket in it)"]
+
+
+@pytest.mark.parametrize("where", ["state", "state/nginx"])
+def test_admin_socket_in_a_directory_bluegreen_creates(tmp_path: Path, where: str) -> None:
+    text = f'state_dir = "{tmp_path}/state"\n' + APP + \
+        f'[nginx]\nadmin_socket = "{tmp_path}/{where}/a.sock"\n'
+    assert parse(text).nginx.admin_socket == tmp_path / where / "a.sock"
+
+
+@pytest.mark.parametrize("key", ["pid_file", "error_log"])
+def test_system_only_files_are_refused_in_managed_mode(key: str) -> None:
+    text = 'state_dir = "/srv/bg"\n' + APP + f'[nginx]\n{key} = "/run/x"\n'
+    assert problems_of(text) == [f"nginx.{key}: only used in system mode; the managed nginx "
+                                 "keeps it in /srv/bg/nginx"]
+
+
+def test_a_directory_it_may_not_look_into_is_a_problem_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_stat = Path.stat
+
+    def stat(self: Path, *, follow_symlinks: bool = True) -> os.stat_result:
+        if str(self).startswith("/forbidden"):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, follow_symlinks=follow_symlinks)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    text = APP + '[nginx]\nmode = "system"\nupstream_file = "/forbidden/x/u.conf"\n'
+    assert problems_of(text) == ["nginx.upstream_file: directory /forbidden/x does not exist"]
