@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -31,7 +32,7 @@ from bluegreen_local.models import (
     SlotProcess,
     Timings,
 )
-from bluegreen_local.reconcile import reconcile
+from bluegreen_local.reconcile import Recovery, recover
 from bluegreen_local.runners import Runner
 from bluegreen_local.runners.process import ProcessRunner
 from bluegreen_local.state import State
@@ -66,6 +67,18 @@ def rollback(config: Config, *, wait_lock: float = 0.0, report: Reporter = quiet
         return Deployment(config, report, "rollback").run(current.previous.version, force=True)
 
 
+def up(config: Config, *, wait_lock: float = 0.0, report: Reporter = quiet) -> DeployResult:
+    """Make sure the live version runs, is healthy and is what nginx serves (for boot)."""
+    with store.locked(config.state_dir, wait=wait_lock):
+        return Deployment(config, report, "up").up()
+
+
+def recover_now(config: Config, *, wait_lock: float = 0.0) -> Recovery:
+    """Finish or undo whatever an interrupted run left, without deploying anything."""
+    with store.locked(config.state_dir, wait=wait_lock), signals.interruptible():
+        return recover(config, make_runner(config))
+
+
 def slot_port(config: Config, slot: Slot) -> int:
     return config.app.ports[0] if slot is Slot.BLUE else config.app.ports[1]
 
@@ -98,27 +111,83 @@ class Deployment:
         self.action = action
         self.runner = make_runner(config)
         self.clock = Clock(time.monotonic(), {})
+        self.version = ""
+        self.started = store.now_iso()
 
     def run(self, version: str, *, force: bool) -> DeployResult:
+        self.version = version
         with signals.interruptible():
-            st = reconcile(self.config, store.load(self.config.state_dir), self.runner)
-            live = st.live_process
-            if live and live.version == version and not force and self._current(st, live):
-                return self._result(live.release, None, changed=False,
-                                    message=f"{version} is already live and healthy")
-            # A warm, healthy previous slot makes rollback a flip: no start, no health wait.
-            warm = st.process(live.slot.other) if live else None
-            if self.action == "rollback" and warm and warm.version == version \
-                    and self._healthy(warm):
-                return self._switch_and_finish(st, warm, live, keep_on_failure=True)
-            st, new = self._start_and_gate(st, version, live)
-            return self._switch_and_finish(st, new, live, keep_on_failure=False)
+            t = time.monotonic()
+            recovery = recover(self.config, self.runner)
+            if recovery.actions:
+                self.report(Phase.RECOVER, time.monotonic() - t, "; ".join(recovery.actions))
+            try:
+                return self._run(recovery.state, version, force=force,
+                                 recovered=recovery.actions)
+            finally:
+                # Only a run killed outright leaves its journal behind for the next one.
+                store.clear_journal(self.config.state_dir)
+
+    def up(self) -> DeployResult:
+        with signals.interruptible():
+            t = time.monotonic()
+            recovery = recover(self.config, self.runner)
+            if recovery.actions:
+                self.report(Phase.RECOVER, time.monotonic() - t, "; ".join(recovery.actions))
+            st = recovery.state
+            if st.live is None:
+                raise UsageError("nothing to bring up: no version has been deployed yet. "
+                                 "Run `bluegreen deploy VERSION` first.")
+            self.version = st.live.version
+            try:
+                return self._up(st, st.live, changed=bool(recovery.actions))
+            finally:
+                store.clear_journal(self.config.state_dir)
+
+    def _up(self, st: State, live: Release, *, changed: bool) -> DeployResult:
+        proc = st.live_process
+        if proc is not None and self._current(st, proc):
+            return self._result(live, None, changed=changed,
+                                message=f"{live.version} is live and healthy")
+        if proc is not None and self._healthy(proc):
+            # Running and healthy, but nginx is down or serves something else: point it back.
+            self._journal(Phase.SWITCH, live)
+            return self._switch_and_finish(st, proc, None, keep_on_failure=True)
+        # Gone (a crash, a reboot) or hung: start the live version afresh, then switch to it.
+        self._journal(Phase.PREFLIGHT)
+        st, new = self._start_and_gate(st, live.version, proc,
+                                       target=live.slot if proc is None else None)
+        return self._switch_and_finish(st, new, proc, keep_on_failure=False)
+
+    def _journal(self, phase: Phase, target: Release | None = None,
+                 workers: frozenset[nginx.Worker] | set[nginx.Worker] = frozenset()) -> None:
+        store.write_journal(self.config.state_dir, store.Journal(
+            self.action, self.version, phase, os.getpid(), self.started, target,
+            tuple((w.pid, w.create_time) for w in workers)))
+
+    def _run(self, st: State, version: str, *, force: bool,
+             recovered: tuple[str, ...]) -> DeployResult:
+        live = st.live_process
+        if live and live.version == version and not force and self._current(st, live):
+            # Recovery may have changed things (e.g. applied an edited config) on the way.
+            note = "; ".join(("", *recovered)) if recovered else ""
+            return self._result(live.release, None, changed=bool(recovered),
+                                message=f"{version} is already live and healthy{note}")
+        self._journal(Phase.PREFLIGHT)
+        # A warm, healthy previous slot makes rollback a flip: no start, no health wait.
+        warm = st.process(live.slot.other) if live else None
+        if self.action == "rollback" and warm and warm.version == version \
+                and self._healthy(warm):
+            return self._switch_and_finish(st, warm, live, keep_on_failure=True)
+        st, new = self._start_and_gate(st, version, live)
+        return self._switch_and_finish(st, new, live, keep_on_failure=False)
 
     # -- steps 3-5: preflight, start, health gate --------------------------------------------
 
-    def _start_and_gate(self, st: State, version: str,
-                        live: SlotProcess | None) -> tuple[State, SlotProcess]:
-        target = st.live.slot.other if st.live else Slot.BLUE
+    def _start_and_gate(self, st: State, version: str, live: SlotProcess | None,
+                        target: Slot | None = None) -> tuple[State, SlotProcess]:
+        if target is None:
+            target = st.live.slot.other if st.live else Slot.BLUE
         port = slot_port(self.config, target)
         t = time.monotonic()
         st = self._preflight(st, target, port)
@@ -128,11 +197,13 @@ class Deployment:
         try:
             # A signal between spawning and recording would orphan the new process: hold it.
             with signals.deferred() as pending:
+                self._journal(Phase.START, Release(target, port, version))
                 new = self.runner.start(target, port, version)
                 st = st.with_process(new)
                 store.save(self.config.state_dir, st)
             if pending.received:
                 raise KeyboardInterrupt
+            self._journal(Phase.HEALTH, new.release)
             self.report(Phase.START, self.clock.lap("start", t), f"{version} pid {new.pid}")
             self._gate(new, live)
         except BaseException as exc:
@@ -204,8 +275,10 @@ class Deployment:
         with signals.deferred() as pending:
             t = time.monotonic()
             number, token = st.next_generation()
+            self._journal(Phase.SWITCH, new.release)
             try:
-                done = switch(self.config, new.release, number, token, st.token)
+                done = switch(self.config, new.release, number, token, st.token,
+                              before_reload=lambda w: self._journal(Phase.SWITCH, new.release, w))
             except BaseException as exc:
                 keep = keep_on_failure or isinstance(exc, ReloadUndoFailed)
                 self._discard(st, new, live, exc, keep=keep)
@@ -215,6 +288,7 @@ class Deployment:
                                      "deploy again.") from None
                 raise
             st = self._commit(st, new, live, done)
+            self._journal(Phase.DRAIN, new.release, done.old_workers)
             self.report(Phase.SWITCH, self.clock.lap("switch", t),
                         f"traffic on {new.slot} (port {new.port})")
             drained = self._retire(st, live, done)

@@ -28,6 +28,7 @@ class Phase(StrEnum):
     """The deploy's steps, in order; progress is reported one line per phase."""
 
     LOCK = "lock"
+    RECOVER = "recover"
     PREFLIGHT = "preflight"
     START = "start"
     HEALTH = "health"

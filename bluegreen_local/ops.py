@@ -7,6 +7,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 from bluegreen_local import health, net, nginx, proxy, templating
 from bluegreen_local import state as store
 from bluegreen_local.config import Config
@@ -41,7 +43,9 @@ def status(config: Config) -> StatusResult:
     idle = _slot_status(config, runner, idle_slot, st.process(idle_slot) if idle_slot else None)
     proxy_state = _nginx_status(config)
     events = store.read_history(config.state_dir, 1)
-    problems = _drift(config, st.token, live, proxy_state)
+    problems = _drift(config, st, live, proxy_state)
+    if (journal := store.read_journal(config.state_dir)) is not None:
+        problems.insert(0, _journal_text(journal))
     return StatusResult(config.app.name, live, idle, proxy_state, events[0] if events else None,
                         tuple(problems))
 
@@ -70,22 +74,35 @@ def _nginx_status(config: Config) -> NginxStatus:
                        str(config.nginx.upstream_file), rendered, served)
 
 
-def _drift(config: Config, token: str, live: SlotStatus | None, px: NginxStatus) -> list[str]:
+def _journal_text(journal: store.Journal) -> str:
+    what = f"a {journal.action} of {journal.version} (pid {journal.pid}, since {journal.started})"
+    if psutil.pid_exists(journal.pid):
+        return f"{what} is in progress, phase {journal.phase}"
+    return (f"{what} was interrupted in phase {journal.phase}; run `bluegreen recover` "
+            "(the next deploy also does it)")
+
+
+def _drift(config: Config, st: store.State, live: SlotStatus | None,
+           px: NginxStatus) -> list[str]:
     """Differences between what state says and what runs, each with the command that fixes it."""
     problems = []
     if live is not None and not live.running:
         problems.append(f"the live slot {live.slot} ({live.version}) is not running; "
-                        f"run `bluegreen deploy {live.version}` to start it again")
+                        "run `bluegreen up` to start it again")
     elif live is not None and live.healthy is False:
-        problems.append(f"the live slot {live.slot} fails its health check")
+        problems.append(f"the live slot {live.slot} fails its health check; run `bluegreen up` "
+                        "to replace it with a fresh copy")
     if live is not None and not px.running:
-        problems.append("nginx is not running; run `bluegreen deploy --force VERSION`")
-    if token and px.generation_rendered not in (None, token):
-        problems.append(f"{config.nginx.upstream_file} was changed by hand; the next deploy "
-                        "rewrites it")
+        problems.append("nginx is not running; run `bluegreen up`")
+    edited = st.live is not None and st.token and not nginx.files_current(
+        nginx.desired_files(config, st.live, st.token))
+    if edited:
+        problems.append("the nginx files differ from what the config and the live version "
+                        "call for (edited by hand, or the config changed); run "
+                        "`bluegreen recover` to rewrite them")
     if px.running and px.generation_served not in (None, px.generation_rendered):
         problems.append("nginx serves a different generation than the file on disk; "
-                        "run `bluegreen deploy --force VERSION` to make them agree")
+                        "run `bluegreen recover` to make them agree")
     return problems
 
 

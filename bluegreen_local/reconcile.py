@@ -1,45 +1,127 @@
-"""Reconcile recorded state with the world: live processes and what nginx really serves."""
+"""Reconcile state with the world after a crash: nginx's served generation is the truth.
+
+A deploy can die at any instant (SIGKILL, OOM, reboot). Whatever nginx serves is what clients
+get, so it decides which slot is live; every other slot process of ours is drained and stopped,
+and the files nginx reads are made to match the live slot again.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from bluegreen_local import nginx
+from bluegreen_local import state as store
 from bluegreen_local.config import Config
+from bluegreen_local.drain import drain
+from bluegreen_local.models import HistoryEvent, Release, SlotProcess
+from bluegreen_local.nginx import Worker
 from bluegreen_local.runners import Runner
-from bluegreen_local.state import State
+from bluegreen_local.state import Journal, State
+from bluegreen_local.switch import switch
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """The reconciled state and what was done to get there (empty when nothing was)."""
+
+    state: State
+    actions: tuple[str, ...] = field(default=())
+    interrupted: Journal | None = None
+
+
 def reconcile(config: Config, st: State, runner: Runner) -> State:
-    """Forget slot processes that are gone; adopt a switch nginx made but state missed."""
+    """The observation alone (no side effects): forget dead processes, adopt what nginx serves."""
     for proc in st.slots:
         if not runner.alive(proc):
-            log.warning("%s slot process %d (%s) is gone", proc.slot, proc.pid, proc.version)
             st = st.without(proc.slot)
     return adopt_switch(config, st)
 
 
+def recover(config: Config, runner: Runner) -> Recovery:
+    """Make state, nginx and the slot processes agree again; the caller holds the lock."""
+    journal = store.read_journal(config.state_dir)
+    st = store.load(config.state_dir)
+    actions: list[str] = []
+    for proc in st.slots:
+        if not runner.alive(proc):
+            actions.append(f"{proc.version} on {proc.slot} (pid {proc.pid}) had exited")
+            st = st.without(proc.slot)
+    adopted = adopt_switch(config, st)
+    if adopted.live != st.live and adopted.live is not None:
+        actions.append(f"nginx serves {adopted.live.version} on {adopted.live.slot}: "
+                       "recorded it as live")
+    st = adopted
+    suspects = {Worker(pid, ctime) for pid, ctime in journal.old_workers} if journal else set()
+    st, repointed = _repoint(config, st)
+    suspects |= repointed
+    if repointed:
+        actions.append(f"pointed nginx at the live slot again ({_live_text(st)})")
+    leftovers = [p for p in st.slots if p != st.live_process]
+    if journal is not None:  # only a killed run can leave processes it never recorded
+        leftovers += runner.strays({p.pid for p in st.slots})
+    for proc in leftovers:
+        drain(suspects, proc.port, config.drain.timeout)
+        runner.stop(proc, config.app.stop_timeout)
+        st = st.without(proc.slot) if st.process(proc.slot) == proc else st
+        actions.append(f"stopped {proc.version} on {proc.slot} (port {proc.port}), left behind")
+    _finish(config, st, actions, journal)
+    return Recovery(st, tuple(actions), journal)
+
+
 def adopt_switch(config: Config, st: State) -> State:
-    """A run that died after nginx confirmed a switch but before it saved state left the
-    upstream file and nginx on a newer generation than state.json: believe nginx."""
+    """A run that died after nginx confirmed a switch but before it saved state left nginx on
+    a newer generation than state.json: believe nginx."""
     rendered = nginx.read_rendered(config)
     if rendered is None or rendered.token == st.token:
         return st
     if nginx.served_generation(config.nginx.admin_socket) != rendered.token:
-        return st  # the file is not what nginx serves; the next switch rewrites both
+        return st  # the file is not what nginx serves (never loaded); _repoint fixes it
     proc = st.process(rendered.live.slot)
     if proc is None or proc.release != rendered.live:
         return st
-    log.warning("nginx serves %s (%s) but state said %s: adopting what nginx serves",
-                rendered.live.slot, rendered.live.version, st.live)
-    old = st.live_process
+    log.warning("nginx serves %s (%s) but state said otherwise: adopting what nginx serves",
+                rendered.live.slot, rendered.live.version)
     number = _generation_number(rendered.token, st.generation)
-    previous = old.release if old and old.slot is not proc.slot else st.previous
+    previous = st.live if st.live and st.live != rendered.live else st.previous
     return replace(st, generation=number, token=rendered.token, live=proc.release,
                    previous=previous)
+
+
+def _repoint(config: Config, st: State) -> tuple[State, set[Worker]]:
+    """If nginx runs but its files or served generation disagree with state, switch again."""
+    live = st.live_process
+    if live is None or nginx.master_pid(config) is None:
+        return st, set()
+    files = nginx.desired_files(config, live.release, st.token)
+    served = nginx.served_generation(config.nginx.admin_socket)
+    if served == st.token and nginx.files_current(files):
+        return st, set()
+    number, token = st.next_generation()
+    done = switch(config, live.release, number, token, st.token)
+    st = replace(st, generation=number, token=token)
+    return st, set(done.old_workers)
+
+
+def _finish(config: Config, st: State, actions: list[str], journal: Journal | None) -> None:
+    store.save(config.state_dir, st)
+    if actions or journal is not None:
+        what = f"interrupted {journal.action} of {journal.version} in phase {journal.phase}; " \
+            if journal else ""
+        live: Release | None = st.live
+        store.append_history(config.state_dir, HistoryEvent(
+            time=store.now_iso(), action="recover", outcome="ok", app=config.app.name,
+            version=live.version if live else None, slot=live.slot if live else None,
+            port=live.port if live else None, previous=None, user=store.current_user(),
+            message=what + "; ".join(actions)))
+    store.clear_journal(config.state_dir)
+
+
+def _live_text(st: State) -> str:
+    proc: SlotProcess | None = st.live_process
+    return f"{proc.version} on {proc.slot}, port {proc.port}" if proc else "none"
 
 
 def _generation_number(token: str, fallback: int) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Final
 
 from bluegreen_local.errors import LockedError, StateError
-from bluegreen_local.models import HistoryEvent, Release, Slot, SlotProcess, Timings
+from bluegreen_local.models import HistoryEvent, Phase, Release, Slot, SlotProcess, Timings
 
 SCHEMA: Final = 1
 
@@ -164,6 +164,48 @@ def _release(raw: object) -> Release | None:
     if not isinstance(raw, dict):
         raise ValueError(f"expected a release object, got {raw!r}")
     return Release(Slot(raw["slot"]), int(raw["port"]), str(raw["version"]))
+
+
+# -- journal ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Journal:
+    """The deploy under way, phase by phase; a journal left behind means it was killed."""
+
+    action: str
+    version: str
+    phase: Phase
+    pid: int
+    started: str
+    target: Release | None = None
+    # nginx workers from before the reload: they may still proxy to the old slot.
+    old_workers: tuple[tuple[int, float], ...] = ()
+
+
+def write_journal(state_dir: Path, journal: Journal) -> None:
+    atomic_write(state_dir / "journal.json", json.dumps(asdict(journal)) + "\n")
+
+
+def read_journal(state_dir: Path) -> Journal | None:
+    """The journal of an interrupted run, or None; an unreadable one counts as interrupted."""
+    path = state_dir / "journal.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Journal(
+            action=str(raw["action"]), version=str(raw["version"]), phase=Phase(raw["phase"]),
+            pid=int(raw["pid"]), started=str(raw["started"]), target=_release(raw.get("target")),
+            old_workers=tuple((int(p), float(t)) for p, t in raw.get("old_workers", [])),
+        )
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return Journal("deploy", "?", Phase.LOCK, 0, "?")
+
+
+def clear_journal(state_dir: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        (state_dir / "journal.json").unlink()
 
 
 # -- history ----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bluegreen_local import nginx, proxy
@@ -24,8 +25,8 @@ class Switched:
     old_workers: frozenset[Worker]
 
 
-def switch(config: Config, target: Release, generation: int, token: str,
-           old_token: str) -> Switched:
+def switch(config: Config, target: Release, generation: int, token: str, old_token: str,
+           *, before_reload: Callable[[set[Worker]], None] = lambda _: None) -> Switched:
     """Render, test, reload and confirm; on failure the files and nginx are put back.
 
     Raises NginxError with nginx back on the old generation, or ReloadUndoFailed when that
@@ -43,6 +44,7 @@ def switch(config: Config, target: Release, generation: int, token: str,
                 _start_proxy(config, token)
                 return Switched(generation, token, frozenset())
             before = nginx.workers(master)
+            before_reload(before)
             offset = nginx.log_size(config)
             nginx.signal_reload(config, master)
             nginx.confirm(config, master, before, token, offset)

@@ -30,6 +30,10 @@ class Runner(Protocol):
         """The last lines the slot's current run wrote to its log."""
         ...
 
+    def strays(self, known: set[int]) -> list[SlotProcess]:
+        """This app's slot processes that are running but not in `known` (pids)."""
+        ...
+
     def memory(self, proc: SlotProcess) -> int | None:
         """Resident memory of the whole tree in bytes, None if it is gone."""
         ...

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 # psutil rounds create_time; two readings of one process can differ by a few milliseconds.
 CREATE_TIME_SLACK: Final = 0.05
 LOG_TAIL_BYTES: Final = 64 * 1024
+MARKER: Final = "BLUEGREEN_STATE_DIR"
 
 
 class ProcessRunner:
@@ -33,6 +34,7 @@ class ProcessRunner:
 
     def __init__(self, app: AppConfig, state_dir: Path) -> None:
         self.app = app
+        self.state_dir = state_dir
         self.log_dir = state_dir / "logs"
         # Children we spawned in this CLI run, kept so poll() reaps them if they exit early.
         self._children: dict[int, subprocess.Popen[bytes]] = {}
@@ -45,7 +47,10 @@ class ProcessRunner:
         if workdir is not None and not Path(workdir).is_dir():
             raise RunnerError(f"app.workdir {workdir} does not exist; nothing was started")
         env = {**os.environ, **dict(self.app.env), "PORT": str(port),
-               "BLUEGREEN_VERSION": version, "BLUEGREEN_SLOT": slot.value}
+               "BLUEGREEN_VERSION": version, "BLUEGREEN_SLOT": slot.value,
+               # Marks the process as ours, so a run killed before it recorded the pid
+               # still finds it (see strays()).
+               MARKER: str(self.state_dir)}
         child = self._spawn(slot, argv, workdir, env, version)
         self._children[child.pid] = child
         return SlotProcess(slot, port, version, child.pid, _create_time(child.pid), time.time())
@@ -143,6 +148,23 @@ class ProcessRunner:
             return ""
         text = data.decode("utf-8", errors="replace").splitlines()
         return "\n".join(text[-lines:])
+
+    def strays(self, known: set[int]) -> list[SlotProcess]:
+        """Slot processes of this app that state does not record (their starter was killed)."""
+        found = []
+        for candidate in psutil.process_iter(["pid", "ppid", "environ", "create_time"]):
+            env = candidate.info.get("environ") or {}
+            if env.get(MARKER) != str(self.state_dir) or candidate.pid in known:
+                continue
+            with contextlib.suppress(psutil.Error):
+                parent_env = psutil.Process(candidate.info["ppid"]).environ()
+                if parent_env.get(MARKER) == str(self.state_dir):
+                    continue  # a child of a slot process: stopped with its tree
+            with contextlib.suppress(KeyError, ValueError):
+                found.append(SlotProcess(Slot(env["BLUEGREEN_SLOT"]), int(env["PORT"]),
+                                         env["BLUEGREEN_VERSION"], candidate.pid,
+                                         candidate.info["create_time"], 0.0))
+        return found
 
     def memory(self, proc: SlotProcess) -> int | None:
         root = _process(proc)
