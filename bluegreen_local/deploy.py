@@ -320,6 +320,7 @@ class Deployment:
             f"workers and {outcome.connections_left} connections left")
         self.report(Phase.DRAIN, self.clock.lap("drain", t), detail)
         t = time.monotonic()
+        self._journal(Phase.STOP, live.release)
         self.runner.stop(live, self.config.app.stop_timeout)
         store.save(self.config.state_dir, st.without(live.slot))
         self.report(Phase.STOP, self.clock.lap("stop", t), f"{live.version} on {live.slot}")

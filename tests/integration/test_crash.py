@@ -1,0 +1,184 @@
+"""Crash safety: the CLI killed at any instant, signals at each phase, a host reboot."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import random
+import signal
+import subprocess
+import threading
+import time
+from collections import Counter
+
+import psutil
+import pytest
+from loadgen import Load
+
+from integration.support import Project, get, poll
+
+pytestmark = pytest.mark.nginx
+
+CHAOS_ITERATIONS = 100
+PHASES = ("preflight", "start", "health", "switch", "drain", "stop")
+
+
+def _journal_phase(project: Project) -> str | None:
+    try:
+        phase: str = json.loads((project.state_dir / "journal.json").read_text())["phase"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return phase
+
+
+def _start_deploy(project: Project, version: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(project.argv("deploy", version), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _signal_at(project: Project, proc: subprocess.Popen[str], phase: str,
+               sig: signal.Signals, jitter: float = 0.0) -> str | None:
+    """Send `sig` once the deploy reaches `phase` (or when it ends); return the phase hit."""
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline:
+        seen = _journal_phase(project)
+        if seen is not None and PHASES.index(seen) >= PHASES.index(phase):
+            time.sleep(jitter)
+            hit = _journal_phase(project)
+            proc.send_signal(sig)
+            return hit
+        time.sleep(0.001)
+    return None
+
+
+def _our_processes(project: Project) -> set[int]:
+    """Every process started for this app: the runner marks them with the state dir."""
+    found = set()
+    for proc in psutil.process_iter(["pid", "environ", "status"]):
+        env = proc.info.get("environ") or {}
+        alive = proc.info.get("status") != psutil.STATUS_ZOMBIE
+        if env.get("BLUEGREEN_STATE_DIR") == str(project.state_dir) and alive:
+            found.add(proc.info["pid"])
+    return found
+
+
+def _status(project: Project) -> dict[str, object]:
+    """`status --json`, in-process (the same use case and serialisation, without a CLI start)."""
+    from bluegreen_local import config, ops
+
+    result = ops.status(config.load(project.config))
+    data: dict[str, object] = json.loads(json.dumps(dataclasses.asdict(result)))
+    return data
+
+
+def _assert_coherent(project: Project) -> None:
+    status = _status(project)
+    live = status["live"]
+    assert isinstance(live, dict), status
+    assert live["running"] is True and live["healthy"] is True, status
+    nginx = status["nginx"]
+    assert isinstance(nginx, dict) and nginx["running"] is True, status
+    assert nginx["generation_served"] == nginx["generation_rendered"], status
+    assert status["problems"] == [], status
+    slots = project.state()["slots"]
+    assert isinstance(slots, list) and len(slots) == 1, "exactly one slot process remains"
+    assert _our_processes(project) == {live["pid"]}, "no process of ours is unaccounted for"
+    idle = project.ports[1] if live["slot"] == "blue" else project.ports[0]
+    assert get(idle)[0] == 0, "nothing listens on the idle port"
+
+
+@pytest.mark.slow
+def test_chaos_sigkill_at_random_moments_under_load(project: Project) -> None:
+    rng = random.Random(20261122)
+    project.cli_json("deploy", "v0")
+    kills: Counter[str] = Counter()
+    follow_ups = ("deploy", "recover")
+    with Load("127.0.0.1", project.listen_port, threads=4, max_seconds=600) as load:
+        load.wait_for(50)
+        for i in range(1, CHAOS_ITERATIONS + 1):
+            deploy = _start_deploy(project, f"v{i}")
+            phase = _signal_at(project, deploy, rng.choice(PHASES), signal.SIGKILL,
+                               jitter=rng.uniform(0, 0.03))
+            deploy.communicate(timeout=60)
+            kills[phase or "finished"] += 1
+            follow = follow_ups[i % len(follow_ups)]
+            if follow == "deploy":
+                project.cli_json("deploy", f"v{i}b")
+            else:
+                project.cli_json("recover")
+            _assert_coherent(project)
+        final = project.cli_json("deploy", "final")
+        stats = load.stop()
+    print(f"\nchaos: {CHAOS_ITERATIONS} deploys killed, by phase at the kill: {dict(kills)}; "
+          f"{stats.sent} requests, {stats.failed} failed {dict(stats.failures)}")
+    assert final["changed"] is True and project.serve() == (200, "hello from final\n")
+    assert stats.failed == 0, dict(stats.failures)
+    assert stats.sent > CHAOS_ITERATIONS * 10
+    assert len([p for p in PHASES if kills[p]]) >= 5, f"kills must spread over phases: {kills}"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("phase", ["start", "health", "switch", "drain"])
+def test_signal_at_each_phase(project: Project, sig: signal.Signals, phase: str) -> None:
+    project.cli_json("deploy", "v1")
+    # A slow start makes the health phase long; a request in flight makes the drain long.
+    project.write_config(app_args="--startup-delay 0.5")
+    slow = None
+    if phase == "drain":
+        slow = threading.Thread(target=get, args=(project.listen_port, "/slow?s=2"))
+        slow.start()
+    deploy = _start_deploy(project, "v2")
+    hit = _signal_at(project, deploy, phase, sig)
+    _, err = deploy.communicate(timeout=60)
+    if slow is not None:
+        slow.join(timeout=30)
+    assert deploy.returncode == 130, err
+    if hit in ("preflight", "start", "health"):
+        assert "interrupted before the switch" in err
+        assert project.serve() == (200, "hello from v1\n")
+    else:
+        assert "was finished first" in err
+        assert project.serve() == (200, "hello from v2\n")
+    assert not (project.state_dir / "journal.json").exists()
+    assert len(project.slot_pids()) == 1 and _our_processes(project) == project.slot_pids()
+
+
+def test_up_restarts_a_killed_live_app_on_the_same_slot(project: Project) -> None:
+    project.cli_json("deploy", "v1")
+    project.cli_json("deploy", "v2")
+    pid = project.slot_pids().pop()
+    psutil.Process(pid).kill()
+    poll(lambda: get(project.ports[1])[0] == 0, what="the app to die")
+    status = project.cli_json("status")
+    assert "bluegreen up" in " ".join(status["problems"])  # type: ignore[arg-type]
+    result = project.cli_json("up")
+    assert result["changed"] is True and (result["slot"], result["version"]) == ("green", "v2")
+    assert project.serve() == (200, "hello from v2\n")
+    assert project.slot_pids() != {pid}
+    again = project.cli_json("up")
+    assert again["changed"] is False
+
+
+def test_up_after_a_simulated_reboot(project: Project) -> None:
+    project.cli_json("deploy", "v1")
+    project.cli_json("deploy", "v2")
+    master = project.nginx_pid()
+    assert master is not None
+    victims = [psutil.Process(p) for p in [*project.slot_pids(), master]]
+    victims += [c for v in victims for c in v.children(recursive=True)]
+    for victim in victims:  # everything dies at once, without the CLI
+        with contextlib.suppress(psutil.NoSuchProcess):
+            victim.kill()
+    poll(lambda: project.serve()[0] == 0, what="everything to be down")
+    result = project.cli_json("up")
+    assert (result["slot"], result["version"], result["changed"]) == ("green", "v2", True)
+    assert project.serve() == (200, "hello from v2\n")
+    _assert_coherent(project)
+    history = json.loads(project.cli("history", "--json", "-n", "1").stdout)
+    assert history[0]["action"] == "up"
+
+
+def test_up_with_nothing_deployed_says_so(project: Project) -> None:
+    done = project.cli("up")
+    assert done.returncode == 2 and "bluegreen deploy VERSION" in done.stderr
