@@ -182,3 +182,24 @@ def test_up_after_a_simulated_reboot(project: Project) -> None:
 def test_up_with_nothing_deployed_says_so(project: Project) -> None:
     done = project.cli("up")
     assert done.returncode == 2 and "bluegreen deploy VERSION" in done.stderr
+
+
+def test_status_reports_an_interrupted_deploy_and_recover_undoes_it(project: Project) -> None:
+    project.cli_json("deploy", "v1")
+    project.write_config(app_args="--startup-delay 1")
+    deploy = _start_deploy(project, "v2")
+    assert _signal_at(project, deploy, "health", signal.SIGKILL) == "health"
+    deploy.communicate(timeout=30)
+    before = (project.state_dir / "state.json").read_bytes()
+    status = project.cli_json("status")
+    problems = status["problems"]
+    assert isinstance(problems, list)
+    assert "interrupted in phase health" in problems[0] and "bluegreen recover" in problems[0]
+    assert (project.state_dir / "state.json").read_bytes() == before, "status changes nothing"
+    assert len(_our_processes(project)) == 2, "the killed deploy's new slot is still running"
+    result = project.cli_json("recover")
+    actions = result["actions"]
+    assert isinstance(actions, list) and any("stopped v2 on green" in a for a in actions)
+    _assert_coherent(project)
+    assert project.serve() == (200, "hello from v1\n")
+    assert project.cli_json("recover")["changed"] is False
