@@ -97,23 +97,23 @@ def _read(path: Path) -> str:
             info = os.fstat(handle.fileno())
             why = v.trust_problem(path, info, euid=os.geteuid(), what="config file")
             if why:
-                raise ConfigError([why], str(path))
+                raise ConfigError([why], v.shown(path))
             data = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(
             [f"config file not found (looked in -c/--config, ${CONFIG_ENV}, ./{DEFAULT_CONFIG})."
              " Create one with `bluegreen init`."],
-            str(path),
+            v.shown(path),
         ) from None
     except OSError as exc:
-        raise ConfigError([f"cannot read config file: {exc}"], str(path)) from None
+        raise ConfigError([f"cannot read config file: {exc}"], v.shown(path)) from None
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError([f"config file is larger than {MAX_CONFIG_BYTES // 2**20} MiB; "
-                           "is -c pointing at the right file?"], str(path))
+                           "is -c pointing at the right file?"], v.shown(path))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError([f"cannot read config file: {exc}"], str(path)) from None
+        raise ConfigError([f"cannot read config file: {exc}"], v.shown(path)) from None
 
 
 def parse(text: str, path: Path) -> Config:
@@ -121,16 +121,16 @@ def parse(text: str, path: Path) -> Config:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"invalid TOML: {exc}"], str(path)) from None
+        raise ConfigError([f"invalid TOML: {exc}"], v.shown(path)) from None
     except ValueError:  # tomllib refuses integers longer than Python's 4300-digit limit
-        raise ConfigError(["invalid TOML: a number is too long"], str(path)) from None
+        raise ConfigError(["invalid TOML: a number is too long"], v.shown(path)) from None
     except RecursionError:
         raise ConfigError(["invalid TOML: arrays or tables are nested too deeply"],
-                          str(path)) from None
+                          v.shown(path)) from None
     checker = v.Checker(base=path.parent)
     config = _build(checker, raw, path)
     if checker.problems or config is None:
-        raise ConfigError(checker.problems, str(path))
+        raise ConfigError(checker.problems, v.shown(path))
     return config
 
 

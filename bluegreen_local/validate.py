@@ -98,7 +98,7 @@ def trust_problem(path: Path, info: os.stat_result, *, euid: int, what: str) -> 
     """
     if euid != 0:
         return None
-    quoted = shlex.quote(str(path))
+    quoted = shlex.quote(str(path)) if str(path).isprintable() else shown(path)
     if info.st_uid != 0:
         return (f"as root, bluegreen refuses a {what} owned by {_user_name(info.st_uid)}: that "
                 f"user could make root run any command. Fix: chown root {quoted} "
@@ -110,6 +110,12 @@ def trust_problem(path: Path, info: os.stat_result, *, euid: int, what: str) -> 
                 f"(mode {stat.S_IMODE(info.st_mode):04o}): whoever can change it could make "
                 f"root run any command. Fix: chmod go-w {quoted}")
     return None
+
+
+def shown(path: Path) -> str:
+    """A path as printed in a message: as is, or escaped if it holds control characters."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)
 
 
 def _user_name(uid: int) -> str:

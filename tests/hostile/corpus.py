@@ -293,6 +293,8 @@ BAD_CONFIG: tuple[Case, ...] = (
          args=("deploy", "v2", "-c", "<root>/missing.toml"), config_flag=False),
     Case("config-is-a-directory", CONFIG, "cannot read config file: [Errno 21] Is a directory",
          args=("deploy", "v2", "-c", "<root>"), config_flag=False),
+    Case("config-path-escape-sequence", CONFIG, "'<root>/\\x1b[2J.toml': config file not found",
+         args=("deploy", "v2", "-c", "<root>/\x1b[2J.toml"), config_flag=False),
     Case("config-flag-empty", CONFIG, "cannot read config file: [Errno 21] Is a directory",
          args=("deploy", "v2", "-c", ""), config_flag=False),
     Case("config-env-bad", CONFIG, "app.ports: the two ports must differ",

@@ -665,3 +665,10 @@ def test_a_directory_it_may_not_look_into_is_a_problem_not_a_crash(
     monkeypatch.setattr(Path, "stat", stat)
     text = APP + '[nginx]\nmode = "system"\nupstream_file = "/forbidden/x/u.conf"\n'
     assert problems_of(text) == ["nginx.upstream_file: directory /forbidden/x does not exist"]
+
+
+def test_a_config_path_with_control_characters_is_shown_escaped(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.load(tmp_path / "\x1b[2J.toml")
+    assert str(caught.value).startswith(f"'{tmp_path}/\\x1b[2J.toml': config file not found")
+    assert "\x1b" not in str(caught.value)
