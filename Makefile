@@ -47,6 +47,22 @@ demo-down: venv
 test: venv system-deps
 	$(PY) -m pytest
 
+# The load generator and the naive switch's health loop come from Debian; matplotlib draws the plot.
+BENCH_APT := wrk curl
+
+$(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	@touch $@
+
+bench: venv system-deps $(VENV)/.bench-installed
+	@missing=""; for tool in $(BENCH_APT); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing:$$missing — run: sudo apt-get install$$missing"; exit 1; fi; \
+	  echo "installing$$missing with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	$(PY) -m bench
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy

@@ -1,30 +1,39 @@
-"""Command line: parse, call one use case, render (rich on a terminal, or --json)."""
+"""Command line: parse, call one use case, render (rich on a terminal, or --json).
+
+Imports are deferred to the command that needs them: `bluegreen status --json` never loads
+rich or the deploy machinery, and `--help` loads no use case at all (measured with
+`python -X importtime`; see bench/RESULTS.md).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
-import logging
 import sys
+import time
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from bluegreen_local import __version__, config, deploy, ops
+from bluegreen_local import __version__
 from bluegreen_local.errors import BlueGreenError, ExitCode
-from bluegreen_local.models import (
-    CheckResult,
-    DeployResult,
-    DownResult,
-    HistoryEvent,
-    Phase,
-    StatusResult,
-)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from bluegreen_local.config import Config
+    from bluegreen_local.deploy import Reporter
+    from bluegreen_local.models import (
+        CheckResult,
+        DeployResult,
+        DownResult,
+        HistoryEvent,
+        Phase,
+        StatusResult,
+    )
 
 app = typer.Typer(
     name="bluegreen",
@@ -37,8 +46,21 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+
+
+@cache
+def out() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+@cache
+def err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
 
 ConfigOpt = Annotated[Path | None, typer.Option(
     "-c", "--config", help="Config file [default: $BLUEGREEN_CONFIG, else ./bluegreen.toml].",
@@ -76,8 +98,8 @@ def _fail(message: str, code: ExitCode, json_out: bool) -> NoReturn:
     if json_out:
         print(json.dumps({"ok": False, "error": message, "exit_code": int(code)}))
     # Messages carry app output and paths; print them literally, never as rich markup.
-    err.print("error: ", style="bold red", end="")
-    err.print(message, markup=False, soft_wrap=True)
+    err().print("error: ", style="bold red", end="")
+    err().print(message, markup=False, soft_wrap=True)
     raise typer.Exit(int(code))
 
 
@@ -86,6 +108,8 @@ def _dump(value: object) -> None:
 
 
 def _plain(value: object) -> object:
+    import dataclasses
+
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     if isinstance(value, list):
@@ -94,8 +118,8 @@ def _plain(value: object) -> object:
 
 
 def _progress(phase: Phase, seconds: float, detail: str) -> None:
-    err.print(f"[green]✓[/] {phase.value:<9} {seconds * 1000:8.0f} ms  ", end="")
-    err.print(detail, markup=False, soft_wrap=True)
+    err().print(f"[green]✓[/] {phase.value:<9} {seconds * 1000:8.0f} ms  ", end="")
+    err().print(detail, markup=False, soft_wrap=True)
 
 
 def _duration(text: str) -> float:
@@ -107,8 +131,32 @@ def _duration(text: str) -> float:
     return seconds
 
 
-def _load(path: Path | None) -> config.Config:
+def _load(path: Path | None) -> Config:
+    from bluegreen_local import config
+
     return config.load(path)
+
+
+class PhaseClock:
+    """A reporter that notes the wall-clock time each phase ended, for the --json answer.
+
+    `ended_at` lets a caller line a deploy up with its own logs and load graphs (the bench
+    measures readiness lag and switch windows with it).
+    """
+
+    def __init__(self, inner: Reporter) -> None:
+        self.inner = inner
+        self.ended_at: dict[str, float] = {}
+
+    def __call__(self, phase: Phase, seconds: float, detail: str) -> None:
+        self.ended_at[phase.value] = round(time.time(), 6)
+        self.inner(phase, seconds, detail)
+
+
+def _reporter(json_out: bool) -> PhaseClock:
+    from bluegreen_local.deploy import quiet
+
+    return PhaseClock(quiet if json_out else _progress)
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -120,8 +168,10 @@ def _root(
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log every step.")] = False,
 ) -> None:
     if version:
-        out.print(f"bluegreen-local {__version__}")
+        out().print(f"bluegreen-local {__version__}")
         raise typer.Exit()
+    import logging
+
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
@@ -140,26 +190,66 @@ def deploy_cmd(
     A no-op (exit 0, changed: false) when VERSION is already live and healthy.
     Exit codes: 3 config, 4 health gate failed, 5 nginx refused, 6 locked, 7 port taken.
     """
+    from bluegreen_local import deploy
+
+    clock = _reporter(json_out)
     with cli_errors(json_out):
         result = deploy.deploy(_load(config_path), version, force=force,
-                               wait_lock=_duration(wait_lock),
-                               report=deploy.quiet if json_out else _progress)
-    _render_deploy(result, json_out)
+                               wait_lock=_duration(wait_lock), report=clock)
+    _render_deploy(result, json_out, clock)
 
 
 @app.command()
 def rollback(config_path: ConfigOpt = None, json_out: JsonOpt = False,
              wait_lock: WaitLockOpt = "0s") -> None:
     """Go back to the previous version (a flip if its slot still runs, else a full deploy)."""
+    from bluegreen_local import deploy
+
+    clock = _reporter(json_out)
     with cli_errors(json_out):
         result = deploy.rollback(_load(config_path), wait_lock=_duration(wait_lock),
-                                 report=deploy.quiet if json_out else _progress)
-    _render_deploy(result, json_out)
+                                 report=clock)
+    _render_deploy(result, json_out, clock)
+
+
+@app.command()
+def up(config_path: ConfigOpt = None, json_out: JsonOpt = False,
+       wait_lock: WaitLockOpt = "0s") -> None:
+    """Make sure the live version runs, is healthy and is served by nginx (run it at boot).
+
+    Idempotent: when everything already runs, it changes nothing (changed: false).
+    """
+    from bluegreen_local import deploy
+
+    clock = _reporter(json_out)
+    with cli_errors(json_out):
+        result = deploy.up(_load(config_path), wait_lock=_duration(wait_lock), report=clock)
+    _render_deploy(result, json_out, clock)
+
+
+@app.command()
+def recover(config_path: ConfigOpt = None, json_out: JsonOpt = False,
+            wait_lock: WaitLockOpt = "0s") -> None:
+    """Finish or undo what an interrupted command left behind (deploy does this first too)."""
+    from bluegreen_local import deploy
+
+    with cli_errors(json_out):
+        result = deploy.recover_now(_load(config_path), wait_lock=_duration(wait_lock))
+    if json_out:
+        _dump({"ok": True, "changed": bool(result.actions), "actions": list(result.actions),
+               "live": _plain(result.state.live)})
+    elif result.actions:
+        for action in result.actions:
+            out().print(f"recovered: {action}", markup=False)
+    else:
+        out().print("nothing to recover: state, nginx and the slots agree", markup=False)
 
 
 @app.command()
 def status(config_path: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     """Show the live and idle slots, their health, nginx and the last event. Changes nothing."""
+    from bluegreen_local import ops
+
     with cli_errors(json_out):
         result = ops.status(_load(config_path))
     _dump(result) if json_out else _render_status(result)
@@ -172,6 +262,8 @@ def history(
     limit: Annotated[int, typer.Option("-n", help="How many events to show.")] = 20,
 ) -> None:
     """List past deploys, rollbacks and downs, newest first."""
+    from bluegreen_local import ops
+
     with cli_errors(json_out):
         events = ops.history(_load(config_path), limit)
     _dump(events) if json_out else _render_history(events)
@@ -181,6 +273,8 @@ def history(
 def down(config_path: ConfigOpt = None, json_out: JsonOpt = False,
          wait_lock: WaitLockOpt = "0s") -> None:
     """Stop both slots and, in managed mode, the private nginx."""
+    from bluegreen_local import ops
+
     with cli_errors(json_out):
         result = ops.down(_load(config_path), wait_lock=_duration(wait_lock))
     _dump(result) if json_out else _render_down(result)
@@ -189,6 +283,8 @@ def down(config_path: ConfigOpt = None, json_out: JsonOpt = False,
 @app.command()
 def check(config_path: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     """Validate the config, the nginx setup and the ports without changing anything."""
+    from bluegreen_local import ops
+
     with cli_errors(json_out):
         result = ops.check(_load(config_path))
     _dump(result) if json_out else _render_check(result)
@@ -203,30 +299,36 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """Write a commented starter bluegreen.toml."""
+    from bluegreen_local import config, ops
+
     with cli_errors():
         path = ops.init(config.resolve_path(config_path), name, force=force)
-    out.print(f"wrote {path}; edit it, then run `bluegreen check`", markup=False)
+    out().print(f"wrote {path}; edit it, then run `bluegreen check`", markup=False)
 
 
 # -- renderers --------------------------------------------------------------------------------
 
 
-def _render_deploy(result: DeployResult, json_out: bool) -> None:
+def _render_deploy(result: DeployResult, json_out: bool, clock: PhaseClock) -> None:
     if json_out:
-        _dump(result)
+        import dataclasses
+
+        print(json.dumps({**dataclasses.asdict(result), "ended_at": clock.ended_at}, indent=2))
         return
     if not result.changed:
-        out.print(f"unchanged: {result.message}", markup=False)
+        out().print(f"unchanged: {result.message}", markup=False)
         return
     t = result.timings
     prev = f" (was {result.previous.version} on {result.previous.slot})" if result.previous else ""
-    out.print(f"{result.action}: {result.message}{prev} in {t.total:.2f}s", markup=False)
+    out().print(f"{result.action}: {result.message}{prev} in {t.total:.2f}s", markup=False)
     if result.drain_timed_out:
-        err.print("warning: the drain timed out; requests still running on the old slot "
+        err().print("warning: the drain timed out; requests still running on the old slot "
                   "were cut off when it stopped", markup=False)
 
 
 def _render_status(result: StatusResult) -> None:
+    from rich.table import Table
+
     table = Table(title=f"bluegreen: {result.app}", show_header=True)
     for column in ("", "slot", "port", "version", "pid", "health", "uptime", "memory"):
         table.add_column(column)
@@ -239,20 +341,22 @@ def _render_status(result: StatusResult) -> None:
                       str(slot.pid or "-") if slot.running else "stopped", health,
                       f"{slot.uptime:.0f}s" if slot.uptime is not None else "-",
                       f"{slot.memory_rss / 2**20:.1f} MiB" if slot.memory_rss else "-")
-    out.print(table)
+    out().print(table)
     ngx = result.nginx
     state = f"running (pid {ngx.master_pid})" if ngx.running else "not running"
-    out.print(f"nginx ({ngx.mode}): {state}; generation {ngx.generation_served or '-'}",
+    out().print(f"nginx ({ngx.mode}): {state}; generation {ngx.generation_served or '-'}",
               markup=False)
     if result.last_event:
         e = result.last_event
-        out.print(f"last: {e.time} {e.action} {e.version or ''} {e.outcome} by {e.user}",
+        out().print(f"last: {e.time} {e.action} {e.version or ''} {e.outcome} by {e.user}",
                   markup=False)
     for problem in result.problems:
-        err.print(f"drift: {problem}", markup=False)
+        err().print(f"drift: {problem}", markup=False)
 
 
 def _render_history(events: list[HistoryEvent]) -> None:
+    from rich.table import Table
+
     table = Table(show_header=True)
     for column in ("time", "action", "outcome", "version", "slot", "previous", "total", "user"):
         table.add_column(column)
@@ -261,23 +365,23 @@ def _render_history(events: list[HistoryEvent]) -> None:
         prev = e.previous.version if e.previous else "-"
         table.add_row(e.time, e.action, e.outcome, e.version or "-", e.slot or "-", prev, total,
                       e.user)
-    out.print(table)
+    out().print(table)
 
 
 def _render_down(result: DownResult) -> None:
     if not result.changed:
-        out.print("nothing was running", markup=False)
+        out().print("nothing was running", markup=False)
         return
     names = ", ".join(f"{r.version} ({r.slot})" for r in result.stopped_slots) or "no slots"
     extra = " and the managed nginx" if result.nginx_stopped else ""
-    out.print(f"stopped {names}{extra}", markup=False)
+    out().print(f"stopped {names}{extra}", markup=False)
 
 
 def _render_check(result: CheckResult) -> None:
     for item in result.items:
         mark = "[green]ok[/]  " if item.ok else "[red]FAIL[/]"
-        out.print(f"{mark} {item.name}: ", end="")
-        out.print(item.detail, markup=False)
+        out().print(f"{mark} {item.name}: ", end="")
+        out().print(item.detail, markup=False)
     if result.snippet:
-        out.print("\nAdd to your nginx site:\n", markup=False)
-        out.print(result.snippet, markup=False)
+        out().print("\nAdd to your nginx site:\n", markup=False)
+        out().print(result.snippet, markup=False)

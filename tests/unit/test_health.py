@@ -129,15 +129,25 @@ def test_old_failures_are_forgotten() -> None:
 # -- back-off -----------------------------------------------------------------------------------
 
 
-def test_next_delay_backs_off_to_the_interval() -> None:
-    delays = [0.0]
-    for _ in range(6):
-        delays.append(health.next_delay(delays[-1], POLICY))
-    assert delays[1:] == pytest.approx([0.01, 0.02, 0.04, 0.08, 0.1, 0.1])
+def test_failing_probes_start_fast() -> None:
+    assert health.next_delay(0.0, False, POLICY) == pytest.approx(0.01)
+    assert health.next_delay(0.15, False, POLICY) == pytest.approx(0.01)
+
+
+def test_failing_probes_back_off_with_the_time_waited_up_to_the_interval() -> None:
+    # The pause is 5% of the time waited: the readiness lag stays small next to the start-up.
+    assert health.next_delay(1.0, False, POLICY) == pytest.approx(0.05)
+    assert health.next_delay(30.0, False, POLICY) == pytest.approx(0.1)
+
+
+def test_a_pass_is_confirmed_quickly() -> None:
+    assert health.next_delay(5.0, True, POLICY) == pytest.approx(0.02)
 
 
 def test_next_delay_never_exceeds_a_short_interval() -> None:
-    assert health.next_delay(0.0, replace(POLICY, interval=0.005)) == 0.005
+    short = replace(POLICY, interval=0.005)
+    assert health.next_delay(0.0, False, short) == 0.005
+    assert health.next_delay(0.0, True, short) == 0.005
 
 
 # -- wait_healthy -------------------------------------------------------------------------------
@@ -148,8 +158,8 @@ def test_wait_healthy_returns_once_healthy(clock: FakeTime) -> None:
     verdict = health.wait_healthy(7002, POLICY, still_running=lambda: True, fetch=fetch)
     assert verdict == Verdict(True, "GET /health returned 200")
     assert ports == [7002] * 5
-    # fast polling while failing; the full interval between successes
-    assert clock.sleeps == pytest.approx([0.01, 0.02, 0.04, 0.1])
+    # fast polling while failing; the passes confirmed 20 ms apart
+    assert clock.sleeps == pytest.approx([0.01, 0.01, 0.01, 0.02])
 
 
 def test_wait_healthy_stops_at_once_when_the_process_exits(clock: FakeTime) -> None:
@@ -177,3 +187,76 @@ def test_wait_healthy_deadline_with_flapping_app(clock: FakeTime) -> None:
     verdict = health.wait_healthy(7001, replace(POLICY, deadline=0.5), still_running=lambda: True,
                                   fetch=fetch)
     assert verdict.reason.startswith("not healthy within 0.5s: ")
+
+
+def test_wait_healthy_probes_a_slow_starter_less_often(clock: FakeTime) -> None:
+    fetch, _ = scripted([DOWN] * 200 + [OK])
+    verdict = health.wait_healthy(7001, replace(POLICY, deadline=60), still_running=lambda: True,
+                                  fetch=fetch)
+    assert verdict.healthy
+    assert clock.sleeps[:5] == pytest.approx([0.01] * 5)
+    assert max(clock.sleeps) == pytest.approx(POLICY.interval)
+
+
+# -- the probe's HTTP ---------------------------------------------------------------------------
+
+
+def test_request_is_http_1_0_with_the_host() -> None:
+    assert health.request_bytes(7001, POLICY) == (
+        b"GET /health HTTP/1.0\r\nHost: 127.0.0.1:7001\r\nUser-Agent: bluegreen-local\r\n"
+        b"Accept: */*\r\nConnection: close\r\n\r\n")
+    custom = replace(POLICY, host_header="example.com", path="/h\u00e9alth?x=1")
+    assert health.request_bytes(7001, custom).startswith(
+        b"GET /h%C3%A9alth?x=1 HTTP/1.0\r\nHost: example.com\r\n")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\nextra", Probe(200, "ok\n")),
+        (b"HTTP/1.1 503 Service Unavailable\r\n\r\nstarting", Probe(503, "starting")),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nre\r\n3\r\nady\r\n0\r\n\r\n",
+         Probe(200, "ready")),
+        (b"HTTP/1.1 204 No Content\r\n\r\n", Probe(204, "")),
+        (b"", Probe(None, error="the connection closed without an answer")),
+        (b"SSH-2.0-OpenSSH_9.2\r\n",
+         Probe(None, error="not an HTTP response: 'SSH-2.0-OpenSSH_9.2'")),
+    ],
+)
+def test_parse_response(raw: bytes, expected: Probe) -> None:
+    assert health.parse_response(raw) == expected
+
+
+def test_parse_response_caps_the_body() -> None:
+    result = health.parse_response(b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 10_000)
+    assert len(result.body) == health.BODY_LIMIT
+
+
+def test_probe_a_real_socket() -> None:
+    import socket
+    import threading
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+
+        def answer() -> None:
+            conn, _ = server.accept()
+            with conn:
+                request = conn.recv(4096)
+                assert request.startswith(b"GET /health HTTP/1.0\r\n")
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+                conn.recv(1)  # keep the socket open: the probe must stop at Content-Length
+
+        thread = threading.Thread(target=answer)
+        thread.start()
+        assert health.probe(port, POLICY) == Probe(200, "ok\n")
+        thread.join(timeout=5)
+
+
+def test_probe_a_closed_port() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert health.probe(port, POLICY) == Probe(None, error="connection refused")
