@@ -89,11 +89,13 @@ def _assert_coherent(project: Project) -> None:
 
 
 @pytest.mark.slow
-def test_chaos_sigkill_at_random_moments_under_load(project: Project) -> None:
+def test_chaos_sigkill_at_random_moments_under_load(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
     rng = random.Random(20261122)
     project.cli_json("deploy", "v0")
     kills: Counter[str] = Counter()
-    follow_ups = ("deploy", "recover")
+    follow_ups = ("deploy", "recover", "recover")
     with Load("127.0.0.1", project.listen_port, threads=4, max_seconds=600) as load:
         load.wait_for(50)
         for i in range(1, CHAOS_ITERATIONS + 1):
@@ -110,8 +112,10 @@ def test_chaos_sigkill_at_random_moments_under_load(project: Project) -> None:
             _assert_coherent(project)
         final = project.cli_json("deploy", "final")
         stats = load.stop()
-    print(f"\nchaos: {CHAOS_ITERATIONS} deploys killed, by phase at the kill: {dict(kills)}; "
-          f"{stats.sent} requests, {stats.failed} failed {dict(stats.failures)}")
+    with capsys.disabled():  # the figures belong in the test log, not only on failure
+        print(f"\nchaos: {CHAOS_ITERATIONS} deploys killed, by phase at the kill: "
+              f"{dict(kills)}; {stats.sent} requests, {stats.failed} failed "
+              f"{dict(stats.failures)}")
     assert final["changed"] is True and project.serve() == (200, "hello from final\n")
     assert stats.failed == 0, dict(stats.failures)
     assert stats.sent > CHAOS_ITERATIONS * 10

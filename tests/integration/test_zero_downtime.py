@@ -26,10 +26,13 @@ def _deploys_under_load(project: Project, *, keepalive: bool) -> tuple[LoadStats
     return stats, versions
 
 
-def test_connection_close_clients_see_zero_failures(project: Project) -> None:
+def test_connection_close_clients_see_zero_failures(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
     stats, versions = _deploys_under_load(project, keepalive=False)
-    print(f"\n{DEPLOYS} deploys, Connection: close: {stats.sent} requests, "
-          f"{stats.failed} failed {dict(stats.failures)}")
+    with capsys.disabled():
+        print(f"\n{DEPLOYS} deploys, Connection: close: {stats.sent} requests, "
+              f"{stats.failed} failed {dict(stats.failures)}")
     assert stats.sent > DEPLOYS * 20, "the load must really run during the deploys"
     assert stats.failed == 0, dict(stats.failures)
     # Traffic really moved through every version, ending on the last one.
@@ -37,7 +40,9 @@ def test_connection_close_clients_see_zero_failures(project: Project) -> None:
     assert project.serve() == (200, f"hello from {versions[-1]}\n")
 
 
-def test_keepalive_clients_errors_are_counted(project: Project) -> None:
+def test_keepalive_clients_errors_are_counted(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Reload closes idle client keep-alive connections (nginx's own race, see DESIGN.md).
 
     A request sent on such a socket at that instant fails, and nginx logs nothing; the
@@ -46,8 +51,9 @@ def test_keepalive_clients_errors_are_counted(project: Project) -> None:
     connection per reload.
     """
     stats, _ = _deploys_under_load(project, keepalive=True)
-    print(f"\n{DEPLOYS} deploys, keep-alive: {stats.sent} requests, "
-          f"{stats.failed} failed {dict(stats.failures)}")
+    with capsys.disabled():
+        print(f"\n{DEPLOYS} deploys, keep-alive: {stats.sent} requests, "
+              f"{stats.failed} failed {dict(stats.failures)}")
     assert stats.sent > DEPLOYS * 20
     assert not [kind for kind in stats.failures if kind.startswith("HTTP")], stats.failures
     assert set(stats.failures) <= {"closed by peer", "reset"}, stats.failures
