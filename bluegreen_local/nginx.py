@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import signal
@@ -88,7 +89,9 @@ def render_main(config: Config) -> str:
         app=config.app.name,
         prefix=nginx_safe(str(config.nginx_prefix)),
         worker_processes="auto",
-        shutdown_timeout=f"{max(1, round(config.drain.timeout))}s",
+        # Past the drain timeout the old slot gets SIGTERM and may finish its requests within
+        # stop_timeout; the old workers must outlive that to carry the answers back.
+        shutdown_timeout=f"{math.ceil(config.drain.timeout + config.app.stop_timeout) + 5}s",
         listen=nginx_safe(config.nginx.listen),
         upstream=upstream_name(config),
         upstream_file=nginx_safe(str(config.nginx.upstream_file)),

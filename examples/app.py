@@ -28,12 +28,14 @@ VERSION = os.environ.get("BLUEGREEN_VERSION", "dev")
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as nginx's upstream keepalive expects
     health_status = 200
+    health_delay = 0.0
     server_version = "bluegreen-example"
     timeout = 5  # idle keep-alive connections close after this (nginx keeps them 1s)
 
     def do_GET(self) -> None:
         url = urlparse(self.path)
         if url.path == "/health":
+            time.sleep(self.health_delay)
             self._send(self.health_status, "ok\n" if self.health_status == 200 else "unhealthy\n")
         elif url.path == "/slow":
             seconds = float(parse_qs(url.query).get("s", ["1"])[0])
@@ -69,6 +71,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--health-status", type=int, default=200,
                         help="status /health returns (503 makes an unhealthy version)")
+    parser.add_argument("--health-delay", type=float, default=0.0,
+                        help="seconds /health takes to answer (a hanging health check)")
     parser.add_argument("--startup-delay", type=float, default=0.0,
                         help="seconds to wait before listening (a slow start)")
     parser.add_argument("--exit-at-start", type=int, default=None, metavar="CODE",
@@ -89,6 +93,7 @@ def main(argv: list[str]) -> int:
         return int(args.exit_at_start)
     time.sleep(args.startup_delay)
     Handler.health_status = args.health_status
+    Handler.health_delay = args.health_delay
     server = Server((args.host, args.port), Handler)
     if args.ready_file:
         args.ready_file.write_text(f"{time.time():.6f}\n")

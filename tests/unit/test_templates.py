@@ -93,9 +93,10 @@ def test_upstream_points_only_at_the_live_slot(managed: Config) -> None:
     assert text.count('"3-00ff00ff"') == 1
 
 
-def test_shutdown_timeout_is_whole_seconds_at_least_one() -> None:
+def test_shutdown_timeout_outlives_drain_and_stop() -> None:
+    """Old workers must carry answers the old slot finishes after SIGTERM: drain + stop + 5s."""
     text = nginx.render_main(config.parse(MANAGED_TOML.replace('"45s"', '"200ms"'), CONFIG_PATH))
-    assert "worker_shutdown_timeout 1s;" in text
+    assert "worker_shutdown_timeout 16s;" in text  # ceil(0.2 + 10 (default stop)) + 5
 
 
 def test_upstream_name_has_no_dashes(managed: Config) -> None:
