@@ -33,8 +33,7 @@ from bluegreen_local.models import (
     Timings,
 )
 from bluegreen_local.reconcile import Recovery, recover
-from bluegreen_local.runners import Runner
-from bluegreen_local.runners.process import ProcessRunner
+from bluegreen_local.runners.slots import make_runner, slot_port
 from bluegreen_local.state import State
 from bluegreen_local.switch import Switched, switch
 from bluegreen_local.validate import check_version
@@ -77,14 +76,6 @@ def recover_now(config: Config, *, wait_lock: float = 0.0) -> Recovery:
     """Finish or undo whatever an interrupted run left, without deploying anything."""
     with store.locked(config.state_dir, wait=wait_lock), signals.interruptible():
         return recover(config, make_runner(config))
-
-
-def slot_port(config: Config, slot: Slot) -> int:
-    return config.app.ports[0] if slot is Slot.BLUE else config.app.ports[1]
-
-
-def make_runner(config: Config) -> Runner:
-    return ProcessRunner(config.app, config.state_dir)
 
 
 @dataclass(slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import os
 import re
@@ -26,6 +27,7 @@ from bluegreen_local.templating import ServerLine, nginx_safe
 ADMIN_PATH: Final = "/generation"
 BAD_LOG_LEVELS: Final = ("[emerg]", "[alert]")
 EMERG_GRACE: Final = 3.0
+CONFIRM_POLL: Final = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +70,20 @@ def read_rendered(config: Config) -> Rendered | None:
         return None
 
 
+def generation_var(config: Config) -> str:
+    """The map variable holding the generation: short and unique per app, because nginx's
+    variables hash (bucket size 64 by default) refuses long names."""
+    digest = hashlib.sha256(config.app.name.encode()).hexdigest()[:12]
+    return f"bluegreen_gen_{digest}"
+
+
 def render_upstream(config: Config, live: Release, token: str) -> str:
     """The file bluegreen owns: upstream to the live slot plus the generation endpoint."""
     return templating.render(
         "upstream.conf.j2",
         app=config.app.name,
         generation=nginx_safe(token),
-        generation_var=f"{upstream_name(config)}_generation",
+        generation_var=generation_var(config),
         live=live,
         upstream=upstream_name(config),
         servers=[ServerLine(live.port)],
@@ -303,14 +312,17 @@ def new_log_errors(config: Config, offset: int) -> list[str]:
 def confirm(config: Config, master: int, before: set[Worker], token: str, offset: int) -> None:
     """Wait until nginx serves `token` from new workers; raise NginxError on refusal or timeout."""
     deadline = time.monotonic() + config.nginx.reload_timeout
-    delay = 0.002
     errors: list[str] = []
+    polls = 0
+    fresh: set[Worker] = set()
     while True:
-        fresh = workers(master) - before
+        # For ~100 ms after a reload the old workers still answer too, with the old value:
+        # poll the cheap socket often; list the workers only once the new value shows up.
         served = served_generation(config.nginx.admin_socket)
-        if fresh and served == token:
+        if served == token and (fresh := workers(master) - before):
             return
-        if not errors and (errors := new_log_errors(config, offset)):
+        polls += 1
+        if not errors and polls % 20 == 0 and (errors := new_log_errors(config, offset)):
             # nginx retries a failed bind() for about 2.5 s before it gives up and keeps the
             # old configuration: wait that out, so the outcome is settled when we report it.
             deadline = min(deadline, time.monotonic() + EMERG_GRACE)
@@ -323,8 +335,7 @@ def confirm(config: Config, master: int, before: set[Worker], token: str, offset
                 f"{config.nginx.reload_timeout:g}s (it serves generation {served!r}, "
                 f"expected {token!r}; new workers: {len(fresh)})"
             )
-        time.sleep(delay)
-        delay = min(0.05, delay * 2)
+        time.sleep(CONFIRM_POLL)
 
 
 def _indent(text: str) -> str:

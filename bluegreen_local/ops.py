@@ -12,7 +12,6 @@ import psutil
 from bluegreen_local import health, net, nginx, proxy, templating
 from bluegreen_local import state as store
 from bluegreen_local.config import Config
-from bluegreen_local.deploy import make_runner, slot_port
 from bluegreen_local.errors import BlueGreenError, CommandError, NginxError, UsageError
 from bluegreen_local.models import (
     CheckItem,
@@ -27,6 +26,7 @@ from bluegreen_local.models import (
     StatusResult,
 )
 from bluegreen_local.runners import Runner
+from bluegreen_local.runners.slots import make_runner, slot_port
 from bluegreen_local.validate import APP_NAME_RE
 
 # -- status -----------------------------------------------------------------------------------

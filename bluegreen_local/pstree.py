@@ -42,6 +42,6 @@ def wait_gone(procs: Sequence[psutil.Process], timeout: float) -> list[psutil.Pr
     alive = [p for p in procs if running(p)]
     while alive and time.monotonic() < deadline:
         time.sleep(delay)
-        delay = min(0.05, delay * 1.5)
+        delay = min(0.01, delay * 1.5)
         alive = [p for p in alive if running(p)]
     return alive

@@ -69,8 +69,12 @@ def ensure_dir(path: Path) -> None:
         raise StateError(f"cannot create directory {path}: {exc.strerror}") from None
 
 
-def atomic_write(path: Path, data: str, *, mode: int = 0o600) -> None:
-    """Write via a temp file in the same directory, fsync, then os.replace: all or nothing."""
+def atomic_write(path: Path, data: str, *, mode: int = 0o600, durable: bool = True) -> None:
+    """Write via a temp file in the same directory, fsync, then os.replace: all or nothing.
+
+    durable=False skips the fsyncs: still atomic against a killed process, not against power
+    loss (for files that are only hints, rewritten several times a second).
+    """
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
@@ -79,14 +83,16 @@ def atomic_write(path: Path, data: str, *, mode: int = 0o600) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         Path(tmp).chmod(mode)
         Path(tmp).replace(path)
     except OSError as exc:
         with contextlib.suppress(OSError):
             Path(tmp).unlink()
         raise StateError(f"cannot write {path}: {exc.strerror}; it was left unchanged") from None
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -184,7 +190,9 @@ class Journal:
 
 
 def write_journal(state_dir: Path, journal: Journal) -> None:
-    atomic_write(state_dir / "journal.json", json.dumps(asdict(journal)) + "\n")
+    # Not fsynced: a journal protects against a killed CLI (page cache survives that); after
+    # a power loss recovery still works from the world, nginx's generation first.
+    atomic_write(state_dir / "journal.json", json.dumps(asdict(journal)) + "\n", durable=False)
 
 
 def read_journal(state_dir: Path) -> Journal | None:
