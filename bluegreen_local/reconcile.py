@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from bluegreen_local import nginx
 from bluegreen_local import state as store
 from bluegreen_local.config import Config
-from bluegreen_local.drain import drain
+from bluegreen_local.drain import drain, wait_workers_gone
 from bluegreen_local.models import HistoryEvent, Release, SlotProcess
 from bluegreen_local.nginx import Worker
 from bluegreen_local.runners import Runner
@@ -62,6 +62,9 @@ def recover(config: Config, runner: Runner) -> Recovery:
     leftovers = [p for p in st.slots if p != st.live_process]
     if journal is not None:  # only a killed run can leave processes it never recorded
         leftovers += runner.strays({p.pid for p in st.slots})
+    if repointed:
+        # Done means every worker runs the rewritten files, not only the newest ones.
+        wait_workers_gone(repointed, config.drain.timeout)
     for proc in leftovers:
         drain(suspects, proc.port, config.drain.timeout)
         runner.stop(proc, config.app.stop_timeout)
