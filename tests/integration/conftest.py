@@ -15,7 +15,7 @@ import psutil
 import pytest
 from helpers import require_tool
 
-from integration.support import Project, free_ports, get, poll
+from integration.support import Project, free_ports, get, our_processes, poll
 
 
 @pytest.fixture
@@ -34,15 +34,21 @@ def project(nginx_bin: str) -> Iterator[Project]:
     try:
         yield proj
     finally:
-        # `down` is the product's own cleanup; then anything it missed is killed by pid.
-        leftovers: set[int] = set()
-        with contextlib.suppress(OSError, ValueError, AssertionError):
-            leftovers |= proj.slot_pids()
-        if (master := proj.nginx_pid()) is not None:
-            leftovers.add(master)
+        # `down` is the product's own cleanup. A test may have broken the state on purpose,
+        # so whatever is left is found from the world: slot processes carry the state dir in
+        # their environment, the nginx master names it on its command line.
         proj.cli("down")
+        leftovers = our_processes(proj.state_dir)
+        if (master := proj.nginx_pid()) is not None and _names(master, proj.state_dir):
+            leftovers.add(master)
         _kill_leftovers(leftovers)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _names(pid: int, state_dir: Path) -> bool:
+    with contextlib.suppress(psutil.Error):
+        return str(state_dir) in " ".join(psutil.Process(pid).cmdline())
+    return False
 
 
 def _kill_leftovers(pids: set[int]) -> None:

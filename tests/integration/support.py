@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import pytest
 from helpers import REPO
 
@@ -133,3 +134,14 @@ listen = "127.0.0.1:{self.listen_port}"
 
     def serve(self, path: str = "/") -> tuple[int, str]:
         return get(self.listen_port, path)
+
+
+def our_processes(state_dir: Path) -> set[int]:
+    """Every live process started for the app with this state dir (the runner marks them)."""
+    found = set()
+    for proc in psutil.process_iter(["pid", "environ", "status"]):
+        env = proc.info.get("environ") or {}
+        alive = proc.info.get("status") != psutil.STATUS_ZOMBIE
+        if env.get("BLUEGREEN_STATE_DIR") == str(state_dir) and alive:
+            found.add(proc.info["pid"])
+    return found

@@ -16,7 +16,7 @@ import psutil
 import pytest
 from loadgen import Load
 
-from integration.support import Project, get, poll
+from integration.support import Project, get, our_processes, poll
 
 pytestmark = pytest.mark.nginx
 
@@ -53,14 +53,7 @@ def _signal_at(project: Project, proc: subprocess.Popen[str], phase: str,
 
 
 def _our_processes(project: Project) -> set[int]:
-    """Every process started for this app: the runner marks them with the state dir."""
-    found = set()
-    for proc in psutil.process_iter(["pid", "environ", "status"]):
-        env = proc.info.get("environ") or {}
-        alive = proc.info.get("status") != psutil.STATUS_ZOMBIE
-        if env.get("BLUEGREEN_STATE_DIR") == str(project.state_dir) and alive:
-            found.add(proc.info["pid"])
-    return found
+    return our_processes(project.state_dir)
 
 
 def _status(project: Project) -> dict[str, object]:
