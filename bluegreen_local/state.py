@@ -14,12 +14,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from bluegreen_local.errors import LockedError, StateError
 from bluegreen_local.models import HistoryEvent, Phase, Release, Slot, SlotProcess, Timings
 
-SCHEMA: Final = 1
+# 2: `live` is a release (slot, port, version); 1 stored only the slot name.
+SCHEMA: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,8 @@ def from_json(raw: object, path: Path) -> State:
             f"{path}: state schema {schema!r} is newer than this bluegreen understands "
             f"({SCHEMA}). Upgrade bluegreen-local; nothing was changed."
         )
+    if schema == 1:
+        raw = _migrate_1(raw)
     try:
         return State(
             generation=int(raw.get("generation", 0)),
@@ -154,6 +157,17 @@ def from_json(raw: object, path: Path) -> State:
         raise StateError(
             f"{path}: malformed state ({exc!r}); move it aside to start over"
         ) from None
+
+
+def _migrate_1(raw: dict[Any, Any]) -> dict[Any, Any]:
+    """Schema 1 named the live slot; its release is that slot's recorded process, if any."""
+    live = raw.get("live")
+    slots = raw.get("slots")
+    if live not in {s.value for s in Slot} or not isinstance(slots, list):
+        return raw  # nothing to migrate, or malformed: the parser says so
+    found = [p for p in slots if isinstance(p, dict) and p.get("slot") == live]
+    release = {k: found[0].get(k) for k in ("slot", "port", "version")} if found else None
+    return {**raw, "live": release}
 
 
 def _slot_process(raw: dict[str, object]) -> SlotProcess:

@@ -79,9 +79,13 @@ def main() -> int:
     work = args.dir.resolve()
     config = work / "bluegreen.toml"
     if args.down:
-        if config.exists():
-            print(bluegreen(config, "down").stdout.strip())
-        return 0
+        if not config.exists():
+            print("demo: nothing to stop (no .demo/bluegreen.toml)")
+            return 0
+        done = bluegreen(config, "down")
+        sys.stdout.write(done.stdout)
+        sys.stderr.write(done.stderr)
+        return done.returncode
     blue, green = (int(p) for p in args.ports.split(","))
     work.mkdir(parents=True, exist_ok=True)
     config.write_text(CONFIG.format(state=work / "state", python=sys.executable,

@@ -308,3 +308,17 @@ def test_lock_records_holder(tmp_path: Path) -> None:
 def test_lock_in_the_same_process_is_also_exclusive(tmp_path: Path) -> None:
     with state.locked(tmp_path), pytest.raises(LockedError), state.locked(tmp_path):
         pass
+
+
+def test_schema_1_state_is_migrated(tmp_path: Path) -> None:
+    """Schema 1 stored the live slot's name; its release comes from the recorded process."""
+    (tmp_path / "state.json").write_text(json.dumps({
+        "schema": 1, "generation": 2, "token": "2-33f867c8", "live": "green",
+        "slots": [{"slot": "green", "port": 7002, "version": "v2", "pid": 7171,
+                   "create_time": 1.5, "started_at": 2.5}],
+        "previous": {"slot": "blue", "port": 7001, "version": "v1"}}), encoding="utf-8")
+    loaded = state.load(tmp_path)
+    assert loaded.live == Release(Slot.GREEN, 7002, "v2")
+    assert loaded.live_process is not None and loaded.live_process.pid == 7171
+    state.save(tmp_path, loaded)
+    assert json.loads((tmp_path / "state.json").read_text())["schema"] == state.SCHEMA == 2
