@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from bluegreen_local import health, net, nginx, signals
+from bluegreen_local import health, journal, net, nginx, signals
 from bluegreen_local import state as store
 from bluegreen_local.config import Config
 from bluegreen_local.drain import drain, wait_workers_gone
@@ -110,21 +110,21 @@ class Deployment:
         with signals.interruptible():
             t = time.monotonic()
             recovery = recover(self.config, self.runner)
-            if recovery.actions:
-                self.report(Phase.RECOVER, time.monotonic() - t, "; ".join(recovery.actions))
+            if recovery.actions or recovery.interrupted:
+                self.report(Phase.RECOVER, time.monotonic() - t, _recovery_text(recovery))
             try:
                 return self._run(recovery.state, version, force=force,
                                  recovered=recovery.actions)
             finally:
                 # Only a run killed outright leaves its journal behind for the next one.
-                store.clear_journal(self.config.state_dir)
+                journal.clear(self.config.state_dir)
 
     def up(self) -> DeployResult:
         with signals.interruptible():
             t = time.monotonic()
             recovery = recover(self.config, self.runner)
-            if recovery.actions:
-                self.report(Phase.RECOVER, time.monotonic() - t, "; ".join(recovery.actions))
+            if recovery.actions or recovery.interrupted:
+                self.report(Phase.RECOVER, time.monotonic() - t, _recovery_text(recovery))
             st = recovery.state
             if st.live is None:
                 raise UsageError("nothing to bring up: no version has been deployed yet. "
@@ -133,7 +133,7 @@ class Deployment:
             try:
                 return self._up(st, st.live, changed=bool(recovery.actions))
             finally:
-                store.clear_journal(self.config.state_dir)
+                journal.clear(self.config.state_dir)
 
     def _up(self, st: State, live: Release, *, changed: bool) -> DeployResult:
         proc = st.live_process
@@ -152,7 +152,7 @@ class Deployment:
 
     def _journal(self, phase: Phase, target: Release | None = None,
                  workers: frozenset[nginx.Worker] | set[nginx.Worker] = frozenset()) -> None:
-        store.write_journal(self.config.state_dir, store.Journal(
+        journal.write(self.config.state_dir, journal.Journal(
             self.action, self.version, phase, os.getpid(), self.started, target,
             tuple((w.pid, w.create_time) for w in workers)))
 
@@ -366,3 +366,10 @@ def _serving_text(live: SlotProcess | None) -> str:
     if live is None:
         return "nothing was serving before and nothing serves now"
     return f"traffic stays on {live.slot} ({live.version}, port {live.port})"
+
+
+def _recovery_text(recovery: Recovery) -> str:
+    killed = recovery.interrupted
+    head = [f"a {killed.action} of {killed.version} was interrupted in phase {killed.phase}"] \
+        if killed else []
+    return "; ".join([*head, *recovery.actions]) or "nothing left behind"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 
-from bluegreen_local import health, net, nginx, proxy, templating
+from bluegreen_local import health, journal, net, nginx, proxy, templating
 from bluegreen_local import state as store
 from bluegreen_local.config import Config
 from bluegreen_local.errors import BlueGreenError, CommandError, NginxError, UsageError
@@ -44,8 +44,8 @@ def status(config: Config) -> StatusResult:
     proxy_state = _nginx_status(config)
     events = store.read_history(config.state_dir, 1)
     problems = _drift(config, st, live, proxy_state)
-    if (journal := store.read_journal(config.state_dir)) is not None:
-        problems.insert(0, _journal_text(journal))
+    if (killed := journal.read(config.state_dir)) is not None:
+        problems.insert(0, _journal_text(killed))
     return StatusResult(config.app.name, live, idle, proxy_state, events[0] if events else None,
                         tuple(problems))
 
@@ -74,11 +74,11 @@ def _nginx_status(config: Config) -> NginxStatus:
                        str(config.nginx.upstream_file), rendered, served)
 
 
-def _journal_text(journal: store.Journal) -> str:
-    what = f"a {journal.action} of {journal.version} (pid {journal.pid}, since {journal.started})"
-    if psutil.pid_exists(journal.pid):
-        return f"{what} is in progress, phase {journal.phase}"
-    return (f"{what} was interrupted in phase {journal.phase}; run `bluegreen recover` "
+def _journal_text(left: journal.Journal) -> str:
+    what = f"a {left.action} of {left.version} (pid {left.pid}, since {left.started})"
+    if psutil.pid_exists(left.pid):
+        return f"{what} is in progress, phase {left.phase}"
+    return (f"{what} was interrupted in phase {left.phase}; run `bluegreen recover` "
             "(the next deploy also does it)")
 
 

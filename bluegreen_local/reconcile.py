@@ -10,14 +10,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 
-from bluegreen_local import nginx
+from bluegreen_local import journal, nginx
 from bluegreen_local import state as store
 from bluegreen_local.config import Config
 from bluegreen_local.drain import drain, wait_workers_gone
+from bluegreen_local.journal import Journal
 from bluegreen_local.models import HistoryEvent, Release, SlotProcess
 from bluegreen_local.nginx import Worker
 from bluegreen_local.runners import Runner
-from bluegreen_local.state import Journal, State
+from bluegreen_local.state import State
 from bluegreen_local.switch import switch
 
 log = logging.getLogger(__name__)
@@ -32,17 +33,9 @@ class Recovery:
     interrupted: Journal | None = None
 
 
-def reconcile(config: Config, st: State, runner: Runner) -> State:
-    """The observation alone (no side effects): forget dead processes, adopt what nginx serves."""
-    for proc in st.slots:
-        if not runner.alive(proc):
-            st = st.without(proc.slot)
-    return adopt_switch(config, st)
-
-
 def recover(config: Config, runner: Runner) -> Recovery:
     """Make state, nginx and the slot processes agree again; the caller holds the lock."""
-    journal = store.read_journal(config.state_dir)
+    killed = journal.read(config.state_dir)
     st = store.load(config.state_dir)
     actions: list[str] = []
     for proc in st.slots:
@@ -54,13 +47,13 @@ def recover(config: Config, runner: Runner) -> Recovery:
         actions.append(f"nginx serves {adopted.live.version} on {adopted.live.slot}: "
                        "recorded it as live")
     st = adopted
-    suspects = {Worker(pid, ctime) for pid, ctime in journal.old_workers} if journal else set()
+    suspects = {Worker(pid, ctime) for pid, ctime in killed.old_workers} if killed else set()
     st, repointed = _repoint(config, st)
     suspects |= repointed
     if repointed:
         actions.append(f"pointed nginx at the live slot again ({_live_text(st)})")
     leftovers = [p for p in st.slots if p != st.live_process]
-    if journal is not None:  # only a killed run can leave processes it never recorded
+    if killed is not None:  # only a killed run can leave processes it never recorded
         leftovers += runner.strays({p.pid for p in st.slots})
     if repointed:
         # Done means every worker runs the rewritten files, not only the newest ones.
@@ -70,8 +63,8 @@ def recover(config: Config, runner: Runner) -> Recovery:
         runner.stop(proc, config.app.stop_timeout)
         st = st.without(proc.slot) if st.process(proc.slot) == proc else st
         actions.append(f"stopped {proc.version} on {proc.slot} (port {proc.port}), left behind")
-    _finish(config, st, actions, journal)
-    return Recovery(st, tuple(actions), journal)
+    _finish(config, st, actions, killed)
+    return Recovery(st, tuple(actions), killed)
 
 
 def adopt_switch(config: Config, st: State) -> State:
@@ -108,18 +101,18 @@ def _repoint(config: Config, st: State) -> tuple[State, set[Worker]]:
     return st, set(done.old_workers)
 
 
-def _finish(config: Config, st: State, actions: list[str], journal: Journal | None) -> None:
+def _finish(config: Config, st: State, actions: list[str], killed: Journal | None) -> None:
     store.save(config.state_dir, st)
-    if actions or journal is not None:
-        what = f"interrupted {journal.action} of {journal.version} in phase {journal.phase}; " \
-            if journal else ""
+    if actions or killed is not None:
+        what = f"interrupted {killed.action} of {killed.version} in phase {killed.phase}; " \
+            if killed else ""
         live: Release | None = st.live
         store.append_history(config.state_dir, HistoryEvent(
             time=store.now_iso(), action="recover", outcome="ok", app=config.app.name,
             version=live.version if live else None, slot=live.slot if live else None,
             port=live.port if live else None, previous=None, user=store.current_user(),
             message=what + "; ".join(actions)))
-    store.clear_journal(config.state_dir)
+    journal.clear(config.state_dir)
 
 
 def _live_text(st: State) -> str:

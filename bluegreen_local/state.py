@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bluegreen_local.errors import LockedError, StateError
-from bluegreen_local.models import HistoryEvent, Phase, Release, Slot, SlotProcess, Timings
+from bluegreen_local.models import HistoryEvent, Release, Slot, SlotProcess, Timings
 
 # 2: `live` is a release (slot, port, version); 1 stored only the slot name.
 SCHEMA: Final = 2
@@ -149,9 +149,9 @@ def from_json(raw: object, path: Path) -> State:
         return State(
             generation=int(raw.get("generation", 0)),
             token=str(raw.get("token", "")),
-            live=_release(raw.get("live")),
+            live=release_from_json(raw.get("live")),
             slots=tuple(_slot_process(p) for p in raw.get("slots", [])),
-            previous=_release(raw.get("previous")),
+            previous=release_from_json(raw.get("previous")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise StateError(
@@ -178,56 +178,12 @@ def _slot_process(raw: dict[str, object]) -> SlotProcess:
     )
 
 
-def _release(raw: object) -> Release | None:
+def release_from_json(raw: object) -> Release | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
         raise ValueError(f"expected a release object, got {raw!r}")
     return Release(Slot(raw["slot"]), int(raw["port"]), str(raw["version"]))
-
-
-# -- journal ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Journal:
-    """The deploy under way, phase by phase; a journal left behind means it was killed."""
-
-    action: str
-    version: str
-    phase: Phase
-    pid: int
-    started: str
-    target: Release | None = None
-    # nginx workers from before the reload: they may still proxy to the old slot.
-    old_workers: tuple[tuple[int, float], ...] = ()
-
-
-def write_journal(state_dir: Path, journal: Journal) -> None:
-    # Not fsynced: a journal protects against a killed CLI (page cache survives that); after
-    # a power loss recovery still works from the world, nginx's generation first.
-    atomic_write(state_dir / "journal.json", json.dumps(asdict(journal)) + "\n", durable=False)
-
-
-def read_journal(state_dir: Path) -> Journal | None:
-    """The journal of an interrupted run, or None; an unreadable one counts as interrupted."""
-    path = state_dir / "journal.json"
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return Journal(
-            action=str(raw["action"]), version=str(raw["version"]), phase=Phase(raw["phase"]),
-            pid=int(raw["pid"]), started=str(raw["started"]), target=_release(raw.get("target")),
-            old_workers=tuple((int(p), float(t)) for p, t in raw.get("old_workers", [])),
-        )
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError):
-        return Journal("deploy", "?", Phase.LOCK, 0, "?")
-
-
-def clear_journal(state_dir: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        (state_dir / "journal.json").unlink()
 
 
 # -- history ----------------------------------------------------------------------------------
@@ -276,7 +232,7 @@ def _event(line: str) -> HistoryEvent | None:
             time=raw["time"], action=raw["action"], outcome=raw["outcome"], app=raw["app"],
             version=raw.get("version"),
             slot=Slot(raw["slot"]) if raw.get("slot") else None,
-            port=raw.get("port"), previous=_release(raw.get("previous")),
+            port=raw.get("port"), previous=release_from_json(raw.get("previous")),
             user=raw.get("user", ""), message=raw.get("message", ""),
             timings=Timings(**timings) if isinstance(timings, dict) else None,
         )

@@ -1,4 +1,4 @@
-"""Reconcile: state that missed a confirmed switch is corrected from what nginx serves."""
+"""Recovery: state that missed a confirmed switch is corrected from what nginx serves."""
 
 from __future__ import annotations
 
@@ -9,14 +9,6 @@ import pytest
 from bluegreen_local import config, nginx, reconcile
 from bluegreen_local.models import Release, Slot, SlotProcess
 from bluegreen_local.state import State, atomic_write
-
-
-class AlwaysAlive:
-    """A runner stand-in: every recorded process still runs."""
-
-    def alive(self, proc: SlotProcess) -> bool:
-        return True
-
 
 BLUE = SlotProcess(Slot.BLUE, 7001, "v1", 100, 1.0, 1.0)
 GREEN = SlotProcess(Slot.GREEN, 7002, "v2", 200, 2.0, 2.0)
@@ -36,7 +28,7 @@ def _setup(config_file: Path, served: str | None,
 def test_a_confirmed_switch_is_adopted(config_file: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     cfg, st = _setup(config_file, "4-cafe", monkeypatch)
-    fixed = reconcile.reconcile(cfg, st, AlwaysAlive())  # type: ignore[arg-type]
+    fixed = reconcile.adopt_switch(cfg, st)
     assert (fixed.live, fixed.token, fixed.generation) == (GREEN.release, "4-cafe", 4)
     assert fixed.previous == Release(Slot.BLUE, 7001, "v1")
 
@@ -44,16 +36,4 @@ def test_a_confirmed_switch_is_adopted(config_file: Path,
 def test_a_file_nginx_does_not_serve_is_not_adopted(config_file: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     cfg, st = _setup(config_file, "3-beef", monkeypatch)
-    assert reconcile.reconcile(cfg, st, AlwaysAlive()) == st  # type: ignore[arg-type]
-
-
-def test_dead_processes_are_forgotten(config_file: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg, st = _setup(config_file, None, monkeypatch)
-
-    class GreenDied(AlwaysAlive):
-        def alive(self, proc: SlotProcess) -> bool:
-            return proc.slot is Slot.BLUE
-
-    fixed = reconcile.reconcile(cfg, st, GreenDied())  # type: ignore[arg-type]
-    assert fixed.slots == (BLUE,) and fixed.live == BLUE.release
+    assert reconcile.adopt_switch(cfg, st) == st
