@@ -15,7 +15,7 @@ import psutil
 import pytest
 from helpers import REPO
 
-from integration.support import Project, free_port, get, poll
+from integration.support import Project, free_port, get, our_processes, poll
 
 pytestmark = pytest.mark.nginx
 
@@ -60,7 +60,7 @@ def test_interrupt_before_the_switch_stops_the_new_slot(
     _, err = deploy.communicate(timeout=60)
     assert deploy.returncode == 130, err
     assert "interrupted before the switch" in err and "traffic stays on blue (v1" in err
-    assert _gone(psutil.Process(new_pid)) if psutil.pid_exists(new_pid) else True
+    assert new_pid not in our_processes(project.state_dir), "the new slot must be stopped"
     assert project.slot_pids() == live
     assert project.upstream_file.read_bytes() == upstream
     assert project.serve() == (200, "hello from v1\n")
