@@ -36,7 +36,7 @@ class Recovery:
 def recover(config: Config, runner: Runner) -> Recovery:
     """Make state, nginx and the slot processes agree again; the caller holds the lock."""
     killed = journal.read(config.state_dir)
-    st = store.load(config.state_dir)
+    st = loaded = store.load(config.state_dir)
     actions: list[str] = []
     for proc in st.slots:
         if not runner.alive(proc):
@@ -63,6 +63,8 @@ def recover(config: Config, runner: Runner) -> Recovery:
         runner.stop(proc, config.app.stop_timeout)
         st = st.without(proc.slot) if st.process(proc.slot) == proc else st
         actions.append(f"stopped {proc.version} on {proc.slot} (port {proc.port}), left behind")
+    if st != loaded:  # every deploy starts here: no fsynced write when all agrees
+        store.save(config.state_dir, st)
     _finish(config, st, actions, killed)
     return Recovery(st, tuple(actions), killed)
 
@@ -102,7 +104,6 @@ def _repoint(config: Config, st: State) -> tuple[State, set[Worker]]:
 
 
 def _finish(config: Config, st: State, actions: list[str], killed: Journal | None) -> None:
-    store.save(config.state_dir, st)
     if actions or killed is not None:
         what = f"interrupted {killed.action} of {killed.version} in phase {killed.phase}; " \
             if killed else ""

@@ -145,3 +145,10 @@ def our_processes(state_dir: Path) -> set[int]:
         if env.get("BLUEGREEN_STATE_DIR") == str(state_dir) and alive:
             found.add(proc.info["pid"])
     return found
+
+
+def established(port: int) -> int:
+    """ESTABLISHED connections to the port (e.g. nginx -> an app slot), counted by `ss`."""
+    done = subprocess.run(["ss", "-Htn", "state", "established", "dport", "=", f":{port}"],
+                          capture_output=True, text=True, check=True)
+    return len(done.stdout.splitlines())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 
 import psutil
@@ -128,14 +127,20 @@ def test_foreign_process_on_idle_port_is_left_alone(
     assert project.serve() == (200, "hello from v1\n")
 
 
-def test_concurrent_deploy_is_refused_with_the_holder(project: Project) -> None:
+def _deploy_holding_the_lock(project: Project, startup_delay: float) -> subprocess.Popen[str]:
+    """Start `deploy v2` of a slow-starting version; return once it holds the lock."""
     project.cli_json("deploy", "v1")
-    project.write_config(app_args="--startup-delay 3")
-    argv = [sys.executable, "-m", "bluegreen_local", "deploy", "v2", "-c", str(project.config)]
-    first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    project.write_config(app_args=f"--startup-delay {startup_delay}")
+    first = subprocess.Popen(project.argv("deploy", "v2"), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    lock = project.state_dir / "lock"
+    poll(lambda: f'"pid": {first.pid}' in lock.read_text(), what="the first deploy's lock")
+    return first
+
+
+def test_concurrent_deploy_is_refused_with_the_holder(project: Project) -> None:
+    first = _deploy_holding_the_lock(project, startup_delay=3)
     try:
-        lock = project.state_dir / "lock"
-        poll(lambda: f'"pid": {first.pid}' in lock.read_text(), what="the first deploy's lock")
         second = project.cli("deploy", "v3")
         assert second.returncode == 6, second.stderr
         assert f"pid {first.pid}" in second.stderr and "deploy v2" in second.stderr
@@ -146,12 +151,7 @@ def test_concurrent_deploy_is_refused_with_the_holder(project: Project) -> None:
 
 
 def test_wait_lock_waits_for_the_holder(project: Project) -> None:
-    project.cli_json("deploy", "v1")
-    project.write_config(app_args="--startup-delay 1")
-    argv = [sys.executable, "-m", "bluegreen_local", "deploy", "v2", "-c", str(project.config)]
-    first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lock = project.state_dir / "lock"
-    poll(lambda: f'"pid": {first.pid}' in lock.read_text(), what="the first deploy's lock")
+    first = _deploy_holding_the_lock(project, startup_delay=1)
     second = project.cli("deploy", "v3", "--wait-lock", "60s")
     first.communicate(timeout=60)
     assert first.returncode == 0 and second.returncode == 0, second.stderr

@@ -17,7 +17,7 @@ import pytest
 from helpers import REQUIRE_ALL
 from loadgen import Load
 
-from integration.support import Project, get, poll
+from integration.support import Project, established, get, poll
 
 pytestmark = pytest.mark.nginx
 
@@ -171,7 +171,7 @@ def test_long_request_at_drain_timeout_still_completes(project: Project) -> None
     request = threading.Thread(target=lambda: slow.append(get(project.listen_port, "/slow?s=3")))
     request.start()
     poll(lambda: (project.state_dir / "logs/blue.log").exists(), what="v1's log")
-    poll(lambda: _established(project.ports[0]) > 0, what="the slow request to reach v1")
+    poll(lambda: established(project.ports[0]) > 0, what="the slow request to reach v1")
     result = project.cli_json("deploy", "v2")
     request.join(timeout=30)
     assert result["drain_timed_out"] is True
@@ -190,9 +190,3 @@ def test_256_concurrent_clients_during_20_deploys(project: Project) -> None:
         stats = load.stop()
     assert stats.failed == 0, dict(stats.failures)
     assert stats.sent > 1000
-
-
-def _established(port: int) -> int:
-    done = subprocess.run(["ss", "-Htn", "state", "established", "dport", "=", f":{port}"],
-                          capture_output=True, text=True, check=True)
-    return len(done.stdout.splitlines())

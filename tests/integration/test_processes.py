@@ -9,13 +9,14 @@ import subprocess
 import sys
 import threading
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 import pytest
 from helpers import REPO
 
-from integration.support import Project, free_port, get, our_processes, poll
+from integration.support import Project, established, free_port, get, our_processes, poll
 
 pytestmark = pytest.mark.nginx
 
@@ -51,8 +52,8 @@ def test_interrupt_before_the_switch_stops_the_new_slot(
     upstream = project.upstream_file.read_bytes()
     live = project.slot_pids()
     project.write_config(app_args="--startup-delay 30")
-    argv = [sys.executable, "-m", "bluegreen_local", "deploy", "v2", "-c", str(project.config)]
-    deploy = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deploy = subprocess.Popen(project.argv("deploy", "v2"), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
     # Wait until the new slot process exists (recorded in state), i.e. the health gate runs.
     poll(lambda: len(project.slot_pids()) == 2, what="the new slot to start")
     new_pid = (project.slot_pids() - live).pop()
@@ -77,18 +78,13 @@ def test_check_reports_ports_and_nginx(project: Project) -> None:
     assert not (project.state_dir / "nginx").exists(), "check must not change anything"
 
 
-def test_check_fails_on_a_taken_port(project: Project) -> None:
-    blocker = subprocess.Popen([sys.executable, "-m", "http.server", str(project.ports[1]),
-                                "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    try:
-        poll(lambda: get(project.ports[1])[0] != 0, what="the blocker to listen")
-        done = project.cli("check")
-        assert done.returncode == 3
-        assert f"port {project.ports[1]}" in done.stdout and "FAIL" in done.stdout
-    finally:
-        blocker.kill()
-        blocker.wait()
+def test_check_fails_on_a_taken_port(
+    project: Project, foreign_listener: Callable[[int], subprocess.Popen[bytes]]
+) -> None:
+    foreign_listener(project.ports[1])
+    done = project.cli("check")
+    assert done.returncode == 3
+    assert f"port {project.ports[1]}" in done.stdout and "FAIL" in done.stdout
 
 
 def test_wheel_ships_the_templates(tmp_path: Path) -> None:
@@ -115,7 +111,7 @@ def test_interrupt_after_the_switch_finishes_the_deploy(project: Project) -> Non
     slow: list[tuple[int, str]] = []
     request = threading.Thread(target=lambda: slow.append(get(project.listen_port, "/slow?s=3")))
     request.start()
-    poll(lambda: _established(project.ports[0]) > 0, what="the slow request to reach v1")
+    poll(lambda: established(project.ports[0]) > 0, what="the slow request to reach v1")
     deploy = subprocess.Popen(project.argv("deploy", "v2"), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     poll(lambda: project.state().get("live", {}) == {"slot": "green", "port": project.ports[1],
@@ -177,9 +173,3 @@ def test_down_leaves_a_foreign_nginx_alone(project: Project, nginx_bin: str) -> 
     finally:
         for proc in [master, *master.children()]:
             proc.kill()
-
-
-def _established(port: int) -> int:
-    done = subprocess.run(["ss", "-Htn", "state", "established", "dport", "=", f":{port}"],
-                          capture_output=True, text=True, check=True)
-    return len(done.stdout.splitlines())

@@ -13,7 +13,7 @@ import psutil
 import pytest
 from loadgen import Load
 
-from integration.support import Project, free_port, poll
+from integration.support import Project, free_port, get, poll
 
 pytestmark = pytest.mark.nginx
 
@@ -72,15 +72,7 @@ def system_nginx(project: Project) -> Iterator[SystemNginx]:
     ngx = SystemNginx(prefix, project.nginx_bin, free_port())
     ngx.conf_d.mkdir(parents=True)
     (prefix / "nginx.conf").write_text(SITE.format(prefix=prefix, port=ngx.site_port))
-    argv = shlex.join(ngx.argv)
-    project.write_config(nginx=f"""mode = "system"
-upstream_file = "{ngx.conf_d}/bluegreen-itest.conf"
-admin_socket = "{project.root}/admin.sock"
-test_command = "{argv} -t"
-reload_command = "{argv} -s reload"
-pid_file = "{prefix}/nginx.pid"
-error_log = "{prefix}/error.log"
-""")
+    project.write_config(nginx=_system_settings(project, ngx))
     # The site proxies to our upstream, so nginx can start only once the file exists.
     (ngx.conf_d / "bluegreen-itest.conf").write_text(
         "upstream bluegreen_itest { server 127.0.0.1:9; }\n")
@@ -98,8 +90,6 @@ error_log = "{prefix}/error.log"
 
 
 def site_get(ngx: SystemNginx) -> tuple[int, str]:
-    from integration.support import get
-
     return get(ngx.site_port)
 
 
@@ -169,7 +159,7 @@ def test_system_nginx_not_running_is_exit_5(project: Project, system_nginx: Syst
     assert project.slot_pids() == set()
 
 
-def _system_settings(project: Project, ngx: SystemNginx, *, reload_timeout: str) -> str:
+def _system_settings(project: Project, ngx: SystemNginx, *, reload_timeout: str = "10s") -> str:
     argv = shlex.join(ngx.argv)
     return f"""mode = "system"
 upstream_file = "{ngx.conf_d}/bluegreen-itest.conf"
