@@ -192,11 +192,12 @@ class SharedNginx:
                                                                         upstream=upstream))
 
     def system_settings(self, upstream_file: Path, admin_socket: Path) -> str:
-        """The [nginx] table of a bluegreen.toml pointing at this nginx in system mode."""
+        """The [nginx] table of a bluegreen.toml pointing at this nginx in system mode; it
+        reloads by the default, a SIGHUP to the master in pid_file."""
         argv = shlex.join(self.argv)
         return (f'mode = "system"\nbinary = "{self.binary}"\n'
                 f'upstream_file = "{upstream_file}"\nadmin_socket = "{admin_socket}"\n'
-                f'test_command = "{argv} -t -q"\nreload_command = "{argv} -s reload"\n'
+                f'test_command = "{argv} -t -q"\n'
                 f'pid_file = "{self.prefix}/nginx.pid"\nerror_log = "{self.prefix}/error.log"\n')
 
 

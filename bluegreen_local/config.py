@@ -47,7 +47,9 @@ class NginxConfig:
     admin_socket: Path
     upstream_file: Path
     test_command: tuple[str, ...]
-    reload_command: tuple[str, ...]
+    # None: SIGHUP the master in pid_file, which is all `nginx -s reload` does after it
+    # parses the whole configuration a second time.
+    reload_command: tuple[str, ...] | None
     pid_file: Path
     error_log: Path | None
     reload_timeout: float
@@ -207,7 +209,7 @@ def _nginx(
         c.problem("nginx.upstream_file: required in system mode (the file bluegreen owns, "
                   "included from your site's http block)")
     test = c.command(raw, "nginx.test_command", "nginx -t")
-    reload = c.command(raw, "nginx.reload_command", "nginx -s reload")
+    reload = c.optional_command(raw, "nginx.reload_command")
     pid_default = prefix / "nginx.pid" if managed else Path("/run/nginx.pid")
     pid_file = c.path(raw, "nginx.pid_file", str(pid_default))
     log_default = prefix / "logs/error.log" if managed else Path("/var/log/nginx/error.log")
@@ -216,7 +218,7 @@ def _nginx(
     if mode is Mode.MANAGED:
         _system_only(c, raw, prefix, pid_file=pid_file, error_log=error_log)
     if (mode is None or binary is None or listen is None or admin is None or upstream is None
-            or test is None or reload is None or pid_file is None):
+            or test is None or pid_file is None):
         return None
     return NginxConfig(mode, binary, listen, admin, upstream, test, reload,
                        pid_file, error_log, reload_timeout)

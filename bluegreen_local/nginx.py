@@ -77,6 +77,15 @@ def generation_var(config: Config) -> str:
     return f"bluegreen_gen_{digest}"
 
 
+def confirm_socket(config: Config, token: str) -> Path:
+    """The admin socket of one generation. During a reload nginx's old workers keep accepting
+    on shared sockets for about 100 ms, so a probe there can get the old answer; they never
+    listen on this one, which nginx creates with the new configuration and deletes with it."""
+    admin = config.nginx.admin_socket
+    # Only the random part, so the path stays short; the answer must still be the whole token.
+    return admin.with_name(f"{admin.name}.{token.rsplit('-', 1)[-1]}")
+
+
 def render_upstream(config: Config, live: Release, token: str) -> str:
     """The file bluegreen owns: upstream to the live slot plus the generation endpoint."""
     return templating.render(
@@ -88,6 +97,7 @@ def render_upstream(config: Config, live: Release, token: str) -> str:
         upstream=upstream_name(config),
         servers=[ServerLine(live.port)],
         admin_socket=nginx_safe(str(config.nginx.admin_socket)),
+        confirm_socket=nginx_safe(str(confirm_socket(config, token))),
     )
 
 
@@ -242,15 +252,21 @@ def worker_alive(worker: Worker) -> bool:
 
 
 def signal_reload(config: Config, master: int) -> None:
-    """Ask nginx to reload: SIGHUP to our own master, or the configured system command."""
-    if config.nginx.mode is Mode.MANAGED:
+    """Ask nginx to reload: SIGHUP to the master (what `nginx -s reload` sends), or the
+    configured system reload_command."""
+    command = config.nginx.reload_command
+    if config.nginx.mode is Mode.MANAGED or command is None:
         try:
             os.kill(master, signal.SIGHUP)
         except OSError as exc:
-            raise NginxError(f"cannot signal nginx master {master}: {exc.strerror}") from None
+            hint = ("" if config.nginx.mode is Mode.MANAGED else
+                    "; set nginx.reload_command (e.g. \"sudo -n systemctl reload nginx\") if "
+                    "this user may not signal it")
+            raise NginxError(f"cannot signal nginx master {master}: {exc.strerror}{hint}"
+                             ) from None
         return
     try:
-        proc.run(config.nginx.reload_command, timeout=30)
+        proc.run(command, timeout=30)
     except CommandError as exc:
         raise NginxError(f"the reload command failed: {exc}\n{_indent(exc.output)}") from None
 
@@ -312,14 +328,13 @@ def new_log_errors(config: Config, offset: int) -> list[str]:
 def confirm(config: Config, master: int, before: set[Worker], token: str, offset: int) -> None:
     """Wait until nginx serves `token` from new workers; raise NginxError on refusal or timeout."""
     deadline = time.monotonic() + config.nginx.reload_timeout
+    sock = confirm_socket(config, token)
     errors: list[str] = []
     polls = 0
-    fresh: set[Worker] = set()
     while True:
-        # For ~100 ms after a reload the old workers still answer too, with the old value:
-        # poll the cheap socket often; list the workers only once the new value shows up.
-        served = served_generation(config.nginx.admin_socket)
-        if served == token and (fresh := workers(master) - before):
+        # Until the master has parsed the files the socket does not exist (a cheap refusal);
+        # once it does, the connection waits in its backlog for a new worker to answer.
+        if served_generation(sock) == token:
             return
         polls += 1
         if not errors and polls % 20 == 0 and (errors := new_log_errors(config, offset)):
@@ -330,12 +345,23 @@ def confirm(config: Config, master: int, before: set[Worker], token: str, offset
             raise NginxError("nginx did not load the new configuration:\n" + _indent(
                 "\n".join(errors[-5:])))
         if time.monotonic() > deadline:
+            served = served_generation(config.nginx.admin_socket)
+            fresh = len(workers(master) - before)
             raise NginxError(
                 f"nginx did not load the new configuration within "
                 f"{config.nginx.reload_timeout:g}s (it serves generation {served!r}, "
-                f"expected {token!r}; new workers: {len(fresh)})"
+                f"expected {token!r}; new workers: {fresh})"
             )
         time.sleep(CONFIRM_POLL)
+
+
+def remove_confirm_socket(config: Config, token: str) -> None:
+    """Remove a generation's socket that a refused configuration left behind (nginx deletes
+    the sockets of configurations it loaded and then replaced)."""
+    with contextlib.suppress(OSError):
+        sock = confirm_socket(config, token)
+        if sock.is_socket():
+            sock.unlink()
 
 
 def _indent(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import signal
 import time
@@ -40,7 +41,8 @@ def start(config: Config, token: str) -> int:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         master = nginx.master_pid(config)
-        if master is not None and nginx.served_generation(config.nginx.admin_socket) == token:
+        if master is not None and nginx.served_generation(
+                nginx.confirm_socket(config, token)) == token:
             return master
         if errors := nginx.new_log_errors(config, offset):
             raise NginxError("nginx failed to start:\n" + "\n".join(errors[-5:]))
@@ -50,9 +52,12 @@ def start(config: Config, token: str) -> int:
 
 
 def _remove_stale_socket(config: Config) -> None:
-    # A killed nginx leaves its unix socket behind, and bind() would then fail.
-    with contextlib.suppress(FileNotFoundError):
-        config.nginx.admin_socket.unlink()
+    # A killed nginx leaves its unix sockets behind, and bind() would then fail.
+    admin = config.nginx.admin_socket
+    for path in (admin, *admin.parent.glob(f"{glob.escape(admin.name)}.*")):
+        with contextlib.suppress(OSError):
+            if path.is_socket():
+                path.unlink()
 
 
 def stop(config: Config) -> bool:

@@ -53,6 +53,7 @@ def switch(config: Config, target: Release, generation: int, token: str, old_tok
         # installed() has restored the old files by now; make nginx serve them again.
         if before is not None and master is not None:
             _undo_reload(config, master, before, old_token, exc)
+            nginx.remove_confirm_socket(config, token)
         raise
 
 

@@ -32,6 +32,10 @@ SAFE_PATH_RE: Final = re.compile(r"/[A-Za-z0-9._/@+-]*")
 PORT_TEXT_RE: Final = re.compile(r"[0-9]{1,10}")
 PLACEHOLDERS: Final = frozenset({"port", "version", "slot"})
 UNIX_PATH_MAX: Final = 107  # sun_path is 108 bytes including the trailing NUL
+# nginx also listens on "<admin_socket>.<8 hex>", the random part of a generation (see
+# nginx.confirm_socket).
+GENERATION_SUFFIX_MAX: Final = 9
+SOCKET_PATH_MAX: Final = UNIX_PATH_MAX - GENERATION_SUFFIX_MAX
 _UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _MISSING: Final = object()
 
@@ -201,6 +205,11 @@ class Checker:
 
     def command(self, raw: dict[str, object], key: str, default: str) -> tuple[str, ...] | None:
         value = self.string(raw, key, default)
+        return None if value is None else self._split(key, value)
+
+    def optional_command(self, raw: dict[str, object], key: str) -> tuple[str, ...] | None:
+        """A command that may be left out (None); one that is given must be valid."""
+        value = self.string(raw, key)
         return None if value is None else self._split(key, value)
 
     def _split(self, key: str, value: str) -> tuple[str, ...] | None:
@@ -383,9 +392,11 @@ class Checker:
         path = self.path(raw, key, str(default))
         if path is None:
             return None
-        if len(os.fsencode(path)) > UNIX_PATH_MAX:
-            self.problem(f"{key}: unix socket path {path} is longer than {UNIX_PATH_MAX} bytes; "
-                         "set nginx.admin_socket (or state_dir) to a shorter path")
+        if len(os.fsencode(path)) > SOCKET_PATH_MAX:
+            self.problem(f"{key}: unix socket path {path} is longer than {SOCKET_PATH_MAX} bytes "
+                         f"(nginx also binds it with a generation suffix, and unix socket paths "
+                         f"end at {UNIX_PATH_MAX}); set nginx.admin_socket (or state_dir) to a "
+                         "shorter path")
             return None
         if path.parent not in created and not _is_dir(path.parent):
             self.problem(f"{key}: directory {path.parent} does not exist (nginx creates the "

@@ -144,6 +144,8 @@ def test_a_reload_nginx_silently_refuses_is_caught(
     assert done.returncode == 5, done.stderr
     assert "did not load the new configuration" in done.stderr
     assert (system_nginx.conf_d / "bluegreen-itest.conf").read_bytes() == ours
+    # Only the served generation's own socket is left, not the refused one's.
+    assert len(list(project.root.glob("admin.sock.*"))) == 1
     assert project.slot_pids() == pids
     poll(lambda: site_get(system_nginx) == (200, "hello from v1\n"), what="v1 to serve")
 
@@ -159,14 +161,38 @@ def test_system_nginx_not_running_is_exit_5(project: Project, system_nginx: Syst
     assert project.slot_pids() == set()
 
 
-def _system_settings(project: Project, ngx: SystemNginx, *, reload_timeout: str = "10s") -> str:
+def test_a_configured_reload_command_replaces_the_signal(
+    project: Project, system_nginx: SystemNginx
+) -> None:
+    # A wrapper that logs each call, then reloads the way an operator's command would.
+    calls = project.root / "reload-calls"
+    wrapper = project.root / "reload.sh"
+    wrapper.write_text(f'#!/bin/sh\necho "$$" >> {shlex.quote(str(calls))}\n'
+                       f'exec {shlex.join(system_nginx.argv)} -s reload\n')
+    wrapper.chmod(0o755)
+    project.write_config(nginx=_system_settings(project, system_nginx,
+                                                reload_command=str(wrapper)))
+    project.cli_json("deploy", "v1")
+    with Load("127.0.0.1", system_nginx.site_port, threads=4, max_seconds=120) as load:
+        load.wait_for(50)
+        project.cli_json("deploy", "v2")
+        stats = load.stop()
+    # The first deploy reloads too: nginx was already running with the placeholder.
+    assert len(calls.read_text().splitlines()) == 2
+    assert site_get(system_nginx) == (200, "hello from v2\n")
+    assert stats.ok > 0 and stats.failed == 0, dict(stats.failures)
+
+
+def _system_settings(project: Project, ngx: SystemNginx, *, reload_timeout: str = "10s",
+                     reload_command: str | None = None) -> str:
+    """System mode as an operator writes it; without reload_command, bluegreen signals nginx."""
     argv = shlex.join(ngx.argv)
+    reload = f"reload_command = {reload_command!r}\n" if reload_command else ""
     return f"""mode = "system"
 upstream_file = "{ngx.conf_d}/bluegreen-itest.conf"
 admin_socket = "{project.root}/admin.sock"
 test_command = "{argv} -t"
-reload_command = "{argv} -s reload"
-pid_file = "{ngx.prefix}/nginx.pid"
+{reload}pid_file = "{ngx.prefix}/nginx.pid"
 error_log = "{ngx.prefix}/error.log"
 reload_timeout = "{reload_timeout}"
 """

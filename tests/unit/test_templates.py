@@ -107,6 +107,7 @@ def test_server_lines_weight_and_backup() -> None:
     text = templating.render(
         "upstream.conf.j2", app="web", generation="1-x", generation_var="g",
         live=Release(Slot.BLUE, 7001, "v1"), upstream="u", admin_socket="/s.sock",
+        confirm_socket="/s.sock.x",
         servers=[ServerLine(7001, weight=3), ServerLine(7002, backup=True)],
     )
     assert "    server 127.0.0.1:7001 weight=3 max_fails=0;\n" in text
@@ -144,7 +145,7 @@ def test_missing_attribute_raises_nginx_error() -> None:
     with pytest.raises(NginxError, match=r"upstream\.conf\.j2"):
         templating.render(
             "upstream.conf.j2", app="web", generation="1-x", generation_var="g", live=object(),
-            upstream="u", admin_socket="/s.sock", servers=[],
+            upstream="u", admin_socket="/s.sock", confirm_socket="/s.sock.x", servers=[],
         )
 
 
