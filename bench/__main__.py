@@ -7,6 +7,7 @@ Every process it starts lives under one temporary directory and is stopped by pi
 from __future__ import annotations
 
 import argparse
+import compileall
 import dataclasses
 import json
 import os
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Final
 
 from bench.contenders import BlueGreen, Contender, Naive, ReloadOnly
-from bench.env import App, SharedNginx, Workspace, free_ports, get, poll
+from bench.env import REPO, App, SharedNginx, Workspace, free_ports, get, poll
 from bench.measure import (
     ModeResult,
     calibrate,
@@ -71,6 +72,9 @@ def main(argv: list[str]) -> int:
     nginx = tool("nginx")
     for name in ("wrk", "curl", "ss"):
         tool(name)
+    # Measure the tool as a wheel install leaves it, with its bytecode compiled, even where
+    # PYTHONDONTWRITEBYTECODE keeps a source checkout from caching it.
+    compileall.compile_dir(REPO / "bluegreen_local", quiet=1)
     began, load_before = time.monotonic(), os.getloadavg()[0]
     with Workspace.create() as ws:
         bench = run(ws, nginx, args)

@@ -333,9 +333,9 @@ class Deployment:
         """Live, healthy, served by nginx, and the config would render the same files."""
         if live.port != slot_port(self.config, live.slot):
             return False
-        files = nginx.desired_files(self.config, live.release, st.token)
         served = nginx.served_generation(self.config.nginx.admin_socket)
-        return served == st.token and nginx.files_current(files) and self._healthy(live)
+        return (served == st.token and nginx.files_current(self.config, live.release, st.token)
+                and self._healthy(live))
 
     def _healthy(self, proc: SlotProcess) -> bool:
         result = health.probe(proc.port, self.config.health)

@@ -17,10 +17,11 @@ from typing import Final
 
 import psutil
 
-from bluegreen_local import proc, templating
+from bluegreen_local import proc, rendered, templating
 from bluegreen_local.config import Config
-from bluegreen_local.errors import CommandError, NginxError, StateError
+from bluegreen_local.errors import BlueGreenError, CommandError, NginxError, StateError
 from bluegreen_local.models import Mode, Release, Slot
+from bluegreen_local.rendered import Spec
 from bluegreen_local.state import atomic_write, ensure_dir
 from bluegreen_local.templating import ServerLine, nginx_safe
 
@@ -86,10 +87,10 @@ def confirm_socket(config: Config, token: str) -> Path:
     return admin.with_name(f"{admin.name}.{token.rsplit('-', 1)[-1]}")
 
 
-def render_upstream(config: Config, live: Release, token: str) -> str:
+def upstream_spec(config: Config, live: Release, token: str) -> Spec:
     """The file bluegreen owns: upstream to the live slot plus the generation endpoint."""
-    return templating.render(
-        "upstream.conf.j2",
+    return _spec(
+        config.nginx.upstream_file, "upstream.conf.j2",
         app=config.app.name,
         generation=nginx_safe(token),
         generation_var=generation_var(config),
@@ -101,10 +102,10 @@ def render_upstream(config: Config, live: Release, token: str) -> str:
     )
 
 
-def render_main(config: Config) -> str:
+def main_spec(config: Config) -> Spec:
     """The managed nginx's nginx.conf."""
-    return templating.render(
-        "nginx.conf.j2",
+    return _spec(
+        main_conf(config), "nginx.conf.j2",
         app=config.app.name,
         prefix=nginx_safe(str(config.nginx_prefix)),
         worker_processes="auto",
@@ -115,6 +116,22 @@ def render_main(config: Config) -> str:
         upstream=upstream_name(config),
         upstream_file=nginx_safe(str(config.nginx.upstream_file)),
     )
+
+
+def _spec(path: Path, template: str, **values: object) -> Spec:
+    return Spec(path, template, tuple(values.items()))
+
+
+def render(spec: Spec) -> str:
+    return templating.render(spec.template, **dict(spec.values))
+
+
+def render_upstream(config: Config, live: Release, token: str) -> str:
+    return render(upstream_spec(config, live, token))
+
+
+def render_main(config: Config) -> str:
+    return render(main_spec(config))
 
 
 def render_site_snippet(config: Config) -> str:
@@ -162,17 +179,33 @@ def write_trial(config: Config) -> None:
 # -- files: swap in, restore on failure --------------------------------------------------------
 
 
+def file_specs(config: Config, live: Release, token: str) -> list[Spec]:
+    """Every file bluegreen owns, as it must be rendered for `live` at generation `token`."""
+    specs = [upstream_spec(config, live, token)]
+    if config.nginx.mode is Mode.MANAGED:
+        specs.append(main_spec(config))
+    return specs
+
+
 def desired_files(config: Config, live: Release, token: str) -> dict[Path, str]:
     """Every file bluegreen owns, as it must read for `live` at generation `token`."""
-    files = {config.nginx.upstream_file: render_upstream(config, live, token)}
-    if config.nginx.mode is Mode.MANAGED:
-        files[main_conf(config)] = render_main(config)
-    return files
+    return {spec.path: render(spec) for spec in file_specs(config, live, token)}
 
 
-def files_current(files: Mapping[Path, str]) -> bool:
-    """True when every file on disk already reads as given."""
-    return all(_read(path) == text for path, text in files.items())
+def record_installed(config: Config, live: Release, token: str,
+                     files: Mapping[Path, str]) -> None:
+    """Remember what was written, so files_current needs no rendering until it changes. Only
+    a cache: if it cannot be written, files_current renders instead."""
+    with contextlib.suppress(BlueGreenError):
+        rendered.save(config.state_dir, file_specs(config, live, token), files)
+
+
+def files_current(config: Config, live: Release, token: str) -> bool:
+    """True when every file on disk already reads as the config calls for `live` at `token`."""
+    known = rendered.matches(config.state_dir, file_specs(config, live, token))
+    if known is not None:
+        return known
+    return all(_read(path) == text for path, text in desired_files(config, live, token).items())
 
 
 @contextlib.contextmanager

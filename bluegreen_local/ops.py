@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 import time
 from pathlib import Path
 
@@ -95,7 +94,7 @@ def _drift(config: Config, st: store.State, live: SlotStatus | None,
     if live is not None and not px.running:
         problems.append("nginx is not running; run `bluegreen up`")
     edited = st.live is not None and st.token and not nginx.files_current(
-        nginx.desired_files(config, st.live, st.token))
+        config, st.live, st.token)
     if edited:
         problems.append("the nginx files differ from what the config and the live version "
                         "call for (edited by hand, or the config changed); run "
@@ -180,6 +179,8 @@ def _check_nginx(config: Config) -> CheckItem:
         except (NginxError, CommandError) as exc:
             return CheckItem("nginx", False, str(exc))
         return CheckItem("nginx", True, "the system nginx configuration passes its test")
+    import tempfile  # here, not at the top: `status` shares this module and is latency-bound
+
     with tempfile.TemporaryDirectory(prefix="bgcheck") as tmp:
         trial = _trial_config(config, Path(tmp))
         try:

@@ -93,9 +93,8 @@ def _repoint(config: Config, st: State) -> tuple[State, set[Worker]]:
     live = st.live_process
     if live is None or nginx.master_pid(config) is None:
         return st, set()
-    files = nginx.desired_files(config, live.release, st.token)
     served = nginx.served_generation(config.nginx.admin_socket)
-    if served == st.token and nginx.files_current(files):
+    if served == st.token and nginx.files_current(config, live.release, st.token):
         return st, set()
     number, token = st.next_generation()
     done = switch(config, live.release, number, token, st.token)

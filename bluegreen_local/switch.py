@@ -42,19 +42,20 @@ def switch(config: Config, target: Release, generation: int, token: str, old_tok
             nginx.test(config)
             if master is None:
                 _start_proxy(config, token)
-                return Switched(generation, token, frozenset())
-            before = nginx.workers(master)
-            before_reload(before)
-            offset = nginx.log_size(config)
-            nginx.signal_reload(config, master)
-            nginx.confirm(config, master, before, token, offset)
-            return Switched(generation, token, frozenset(before))
+            else:
+                before = nginx.workers(master)
+                before_reload(before)
+                offset = nginx.log_size(config)
+                nginx.signal_reload(config, master)
+                nginx.confirm(config, master, before, token, offset)
     except NginxError as exc:
         # installed() has restored the old files by now; make nginx serve them again.
         if before is not None and master is not None:
             _undo_reload(config, master, before, old_token, exc)
             nginx.remove_confirm_socket(config, token)
         raise
+    nginx.record_installed(config, target, token, files)
+    return Switched(generation, token, frozenset(before or ()))
 
 
 def _start_proxy(config: Config, token: str) -> None:

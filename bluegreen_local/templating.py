@@ -6,11 +6,12 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Final
-
-import jinja2
+from typing import TYPE_CHECKING, Final
 
 from bluegreen_local.errors import NginxError
+
+if TYPE_CHECKING:
+    import jinja2
 
 # Inside the wheel the templates sit in the package; in a source checkout, at the repo top.
 _CANDIDATES: Final = (
@@ -39,6 +40,9 @@ def template_dir() -> Path:
 
 @cache
 def environment() -> jinja2.Environment:
+    # Imported here: checks answered from the record (rendered.py) never need jinja2.
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(template_dir()),
         undefined=jinja2.StrictUndefined,
@@ -50,6 +54,8 @@ def environment() -> jinja2.Environment:
 
 def render(template: str, **context: object) -> str:
     """Render a template; every value must pass NGINX_SAFE_RE (checked by the caller's types)."""
+    import jinja2
+
     try:
         return environment().get_template(template).render(**context)
     except jinja2.TemplateError as exc:
