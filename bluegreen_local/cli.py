@@ -1,8 +1,9 @@
 """Command line: parse, call one use case, render (rich on a terminal, or --json).
 
-Imports are deferred to the command that needs them: `bluegreen status --json` never loads
-rich or the deploy machinery, and `--help` loads no use case at all (measured with
-`python -X importtime`; see bench/RESULTS.md).
+Imports are deferred to the command that needs them: `status` never loads the deploy
+machinery or jinja2, and `--help` loads no use case at all (measured with `python -X
+importtime`; see bench/RESULTS.md). `status --json` itself is usually answered by the fast lane
+in entry.py, without typer; this module answers it when the lane hands over.
 """
 
 from __future__ import annotations
@@ -104,17 +105,9 @@ def _fail(message: str, code: ExitCode, json_out: bool) -> NoReturn:
 
 
 def _dump(value: object) -> None:
-    print(json.dumps(_plain(value), indent=2))
+    from bluegreen_local.jsonout import document
 
-
-def _plain(value: object) -> object:
-    import dataclasses
-
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    print(document(value))
 
 
 def _progress(phase: Phase, seconds: float, detail: str) -> None:
@@ -236,8 +229,10 @@ def recover(config_path: ConfigOpt = None, json_out: JsonOpt = False,
     with cli_errors(json_out):
         result = deploy.recover_now(_load(config_path), wait_lock=_duration(wait_lock))
     if json_out:
+        from bluegreen_local.jsonout import plain
+
         _dump({"ok": True, "changed": bool(result.actions), "actions": list(result.actions),
-               "live": _plain(result.state.live)})
+               "live": plain(result.state.live)})
     elif result.actions:
         for action in result.actions:
             out().print(f"recovered: {action}", markup=False)

@@ -196,6 +196,8 @@ class Deployment:
                 raise KeyboardInterrupt
             self._journal(Phase.HEALTH, new.release)
             self.report(Phase.START, self.clock.lap("start", t), f"{version} pid {new.pid}")
+            # While the new version boots (an app needs far longer than this takes).
+            nginx.prepare_render(self.config)
             self._gate(new, live)
         except BaseException as exc:
             if new is None:

@@ -9,7 +9,6 @@ import json
 import os
 import secrets
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -76,6 +75,8 @@ def atomic_write(path: Path, data: str, *, mode: int = 0o600, durable: bool = Tr
     durable=False skips the fsyncs: still atomic against a killed process, not against power
     loss (for files that are only hints, rewritten several times a second).
     """
+    import tempfile  # only writers pay for it: `status --json` is latency-bound and writes nothing
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 
 import psutil
@@ -171,6 +172,25 @@ def test_status_reports_live_and_idle(project: Project) -> None:
     assert isinstance(nginx, dict) and nginx["running"] is True
     assert nginx["generation_served"] == nginx["generation_rendered"]
     assert status["problems"] == []
+
+
+def test_status_json_is_the_same_from_the_fast_lane_and_the_full_cli(project: Project) -> None:
+    project.cli_json("deploy", "v1")
+    project.cli_json("deploy", "v2")
+    (project.state_dir / "nginx/conf/upstream.conf").write_text("# edited by hand\n")
+    fast = project.cli_json("status")  # `python -m bluegreen_local status --json` takes the lane
+    done = subprocess.run([sys.executable, "-c", "from bluegreen_local.cli import main; main()",
+                           "status", "--json", "-c", str(project.config)],
+                          capture_output=True, text=True, timeout=60, check=True)
+    full = json.loads(done.stdout)
+    for doc in (fast, full):  # these move between two runs
+        for slot in ("live", "idle"):
+            entry = doc[slot]
+            assert isinstance(entry, dict)
+            doc[slot] = {k: v for k, v in entry.items() if k not in ("uptime", "memory_rss")}
+    assert fast == full
+    problems = fast["problems"]
+    assert isinstance(problems, list) and any("differ" in p for p in problems)
 
 
 def test_status_reports_a_dead_live_process(project: Project) -> None:
