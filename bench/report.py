@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bench.contenders import Deploy
-from bench.load import percentile
+from bench.load import overlaps, percentile
 from bench.measure import ModeResult, finite, median, spread
 
 MS: Final = 1000.0
@@ -176,6 +176,33 @@ def latency_table(bench: Bench) -> list[str]:
                   "p99 ratio", "steady n", "window n"], rows)
 
 
+# Each phase of a switch window, by the wall-clock ends bluegreen reports (`ended_at`).
+PHASE_BOUNDS: Final = (("switch", "health", "switch"), ("drain", "switch", "drain"),
+                       ("stop", "drain", "stop"))
+
+
+def phase_latency_table(bench: Bench) -> list[str]:
+    """Where in the window the slow requests are: p50/p99 of the requests overlapping each
+    phase of `bluegreen deploy`, next to the steady state."""
+    rows = []
+    for m in bench.modes:
+        if m.contender != BLUEGREEN:
+            continue
+        row = [m.mode, f"{percentile(m.steady, 99) * MS:.2f}"]
+        for _, start, end in PHASE_BOUNDS:
+            windows = [(d.ended_at[start], d.ended_at[end]) for d in m.deploys
+                       if start in d.ended_at and end in d.ended_at]
+            inside = [r.latency for r in m.records
+                      if not math.isnan(r.latency) and overlaps(r, windows)]
+            row += [f"{percentile(inside, 50) * MS:.2f}", f"{percentile(inside, 99) * MS:.2f}",
+                    f"{len(inside):,}"]
+        rows.append(row)
+    header = ["client", "steady p99"]
+    for name, _, _ in PHASE_BOUNDS:
+        header += [f"{name} p50", f"{name} p99", f"{name} n"]
+    return table(header, rows)
+
+
 def cold_table(bench: Bench) -> list[str]:
     rows = []
     for label, values in bench.cold.items():
@@ -228,6 +255,9 @@ def markdown(bench: Bench, notes: str) -> str:
         *phases_table(bench), "",
         "## Request latency (ms), steady state vs inside switch windows", "",
         *latency_table(bench), "",
+        "By phase of the window (`bluegreen deploy`; ms; a request counts in every phase its "
+        "lifetime overlaps):", "",
+        *phase_latency_table(bench), "",
         "## CLI cold start", "",
         *cold_table(bench), "",
         *imports_table(bench), "",
