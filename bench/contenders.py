@@ -34,6 +34,8 @@ class Deploy:
     ended_at: dict[str, float] = field(default_factory=dict)  # bluegreen: each phase's end
     ready_at: float | None = None  # when the new app could first answer (its --ready-file)
     reload_confirm: float | None = None  # control: reload until the new generation is served
+    # control: the same reload, until a socket only the new generation listens on answers
+    reload_confirm_own: float | None = None
 
 
 class Contender(Protocol):
@@ -148,11 +150,15 @@ class ReloadOnly:
     def conf(self) -> Path:
         return self.ngx.conf_d / "bench-probe.conf"
 
+    def own_socket(self, generation: int) -> Path:
+        return self.ws.root / f"probe.sock.{generation}"
+
     def _write(self) -> None:
+        # Like bluegreen's upstream file: a shared socket plus one of this generation's own.
         self.generation += 1
         self.conf.write_text(
             f'map "" $bench_probe_generation {{ default "{self.generation}"; }}\n'
-            f"server {{ listen unix:{self.socket}; "
+            f"server {{ listen unix:{self.socket}; listen unix:{self.own_socket(self.generation)}; "
             f'location / {{ return 200 "$bench_probe_generation\\n"; }} }}\n')
 
     def prepare(self) -> None:
@@ -160,22 +166,28 @@ class ReloadOnly:
         self.ngx.reload()
         poll(lambda: served(self.socket) == str(self.generation), 10, "the probe generation")
 
-    def reload_and_confirm(self) -> tuple[float, float]:
-        """Reload, then wait until nginx serves the new generation: (began, confirmed)."""
+    def reload_and_confirm(self) -> tuple[float, float, float]:
+        """Reload, then wait until nginx serves the new generation, first on its own socket
+        (old workers never listen there), then on the shared one (where old workers keep
+        answering for a while): (began, confirmed on its own, confirmed on the shared)."""
         self._write()
         want = str(self.generation)
+        own = self.own_socket(self.generation)
         began = time.time()
         self.ngx.reload()
+        while served(own) != want:
+            time.sleep(0.001)
+        confirmed_own = time.time()
         while served(self.socket) != want:
             time.sleep(0.001)
-        return began, time.time()
+        return began, confirmed_own, time.time()
 
     def deploy(self, mode: str, index: int) -> Deploy:
         before = self.ngx.workers()
-        began, confirmed = self.reload_and_confirm()
+        began, own, shared = self.reload_and_confirm()
         self.ngx.wait_workers_gone(before)
-        return Deploy(self.name, mode, began, confirmed, (began, time.time()),
-                      reload_confirm=confirmed - began)
+        return Deploy(self.name, mode, began, shared, (began, time.time()),
+                      reload_confirm=shared - began, reload_confirm_own=own - began)
 
     def teardown(self) -> None:
         with contextlib.suppress(FileNotFoundError):

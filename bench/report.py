@@ -67,8 +67,11 @@ def phases(deploys: Sequence[Deploy]) -> dict[str, list[float]]:
     return rows
 
 
-def reload_confirm(bench: Bench) -> list[float]:
-    return finite([d.reload_confirm for d in bench.deploys(CONTROL)])
+def reload_confirm(bench: Bench, *, own: bool = False) -> list[float]:
+    """The control's bare reload-and-confirm, confirmed on the shared socket or (own) on the
+    new generation's own socket, bluegreen's way."""
+    return finite([d.reload_confirm_own if own else d.reload_confirm
+                   for d in bench.deploys(CONTROL)])
 
 
 def naive_lag(bench: Bench) -> list[float]:
@@ -100,9 +103,12 @@ def targets(bench: Bench) -> list[Target]:
     found.append(Target("tool overhead median <= 150 ms", f"{overhead * MS:.0f} ms",
                         overhead <= 0.150))
     found.append(Target("readiness lag median <= 50 ms", f"{lag * MS:.0f} ms", lag <= 0.050))
-    switch, bare = median(rows["switch"]), median(reload_confirm(bench))
+    # The floor is the faster confirmation: bluegreen's own method, applied to a bare reload.
+    switch, bare = median(rows["switch"]), median(reload_confirm(bench, own=True))
+    shared = median(reload_confirm(bench))
     found.append(Target("switch <= 2x a bare reload-and-confirm",
-                        f"{switch * MS:.0f} ms vs {bare * MS:.0f} ms = {switch / bare:.2f}x",
+                        f"{switch * MS:.0f} ms vs {bare * MS:.0f} ms = {switch / bare:.2f}x "
+                        f"(confirmed on the shared socket: {shared * MS:.0f} ms)",
                         switch <= 2 * bare))
     for m in (bg_close, bg_keep):
         inside, steady = percentile(m.within, 99), percentile(m.steady, 99)
@@ -152,8 +158,11 @@ def phases_table(bench: Bench) -> list[str]:
     for name, values in phases(bench.deploys(BLUEGREEN)).items():
         med, rng = fmt_ms(values)
         rows.append([name, med, rng, str(len(values))])
-    med, rng = fmt_ms(reload_confirm(bench))
-    rows.append(["bare reload-and-confirm (control)", med, rng, str(len(reload_confirm(bench)))])
+    for own, label in ((True, "own socket"), (False, "shared socket")):
+        values = reload_confirm(bench, own=own)
+        med, rng = fmt_ms(values)
+        rows.append([f"bare reload-and-confirm (control), on its {label}", med, rng,
+                     str(len(values))])
     med, rng = fmt_ms(naive_lag(bench))
     rows.append(["naive switch: readiness lag (curl every 100 ms)", med, rng,
                  str(len(naive_lag(bench)))])
