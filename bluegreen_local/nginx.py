@@ -17,7 +17,7 @@ from typing import Final
 
 import psutil
 
-from bluegreen_local import proc, rendered, templating
+from bluegreen_local import proc, pstree, rendered, templating
 from bluegreen_local.config import Config
 from bluegreen_local.errors import BlueGreenError, CommandError, NginxError, StateError
 from bluegreen_local.models import Mode, Release, Slot
@@ -270,14 +270,10 @@ def master_pid(config: Config) -> int | None:
 
 
 def workers(master: int) -> set[Worker]:
-    try:
-        children = psutil.Process(master).children()
-    except psutil.Error:
-        return set()
     found = set()
-    for child in children:
+    for pid in pstree.child_pids(master):
         with contextlib.suppress(psutil.Error):
-            found.add(Worker(child.pid, child.create_time()))
+            found.add(Worker(pid, psutil.Process(pid).create_time()))
     return found
 
 
