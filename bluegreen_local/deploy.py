@@ -196,8 +196,6 @@ class Deployment:
                 raise KeyboardInterrupt
             self._journal(Phase.HEALTH, new.release)
             self.report(Phase.START, self.clock.lap("start", t), f"{version} pid {new.pid}")
-            # While the new version boots (an app needs far longer than this takes).
-            nginx.prepare_render(self.config)
             self._gate(new, live)
         except BaseException as exc:
             if new is None:
@@ -249,7 +247,10 @@ class Deployment:
     def _gate(self, new: SlotProcess, live: SlotProcess | None) -> None:
         t = time.monotonic()
         verdict = health.wait_healthy(new.port, self.config.health,
-                                      still_running=lambda: self.runner.alive(new))
+                                      still_running=lambda: self.runner.alive(new),
+                                      # While the app boots: keep template loading out of
+                                      # the switch.
+                                      meanwhile=lambda: nginx.prepare_render(self.config))
         if not verdict.healthy:
             tail = self.runner.log_tail(new.slot)
             raise HealthCheckError(

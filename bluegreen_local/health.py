@@ -177,8 +177,13 @@ def wait_healthy(
     *,
     still_running: Callable[[], bool],
     fetch: Callable[[int, HealthConfig], Probe] = probe,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Verdict:
-    """Probe until healthy, the process exits, or the deadline passes."""
+    """Probe until healthy, the process exits, or the deadline passes.
+
+    `meanwhile` runs once, after the first probe that fails: the app is still booting, so
+    work done then costs the deploy nothing. An app that answers at once never waits for it.
+    """
     started = time.monotonic()
     deadline = started + policy.deadline
     results: list[Probe] = []
@@ -189,6 +194,10 @@ def wait_healthy(
             return verdict
         if not still_running():
             return Verdict(False, f"the process exited ({verdict.reason})")
+        if meanwhile is not None and not judge(results[-1], policy).healthy:
+            meanwhile()
+            meanwhile = None
+            continue  # that took a while: probe again at once
         now = time.monotonic()
         delay = next_delay(now - started, judge(results[-1], policy).healthy, policy)
         if now + delay > deadline:

@@ -162,6 +162,25 @@ def test_wait_healthy_returns_once_healthy(clock: FakeTime) -> None:
     assert clock.sleeps == pytest.approx([0.01, 0.01, 0.01, 0.02])
 
 
+def test_meanwhile_runs_once_after_the_first_failed_probe(clock: FakeTime) -> None:
+    fetch, ports = scripted([DOWN, DOWN, OK, OK])
+    calls: list[int] = []
+    verdict = health.wait_healthy(7002, POLICY, still_running=lambda: True, fetch=fetch,
+                                  meanwhile=lambda: calls.append(len(ports)))
+    assert verdict.healthy
+    assert calls == [1]  # after the first probe, once
+    # the probe right after it does not wait: the work took the time
+    assert clock.sleeps == pytest.approx([0.01, 0.02])
+
+
+def test_meanwhile_is_skipped_for_an_app_that_answers_at_once(clock: FakeTime) -> None:
+    fetch, _ = scripted([OK, OK])
+    calls: list[str] = []
+    verdict = health.wait_healthy(7002, POLICY, still_running=lambda: True, fetch=fetch,
+                                  meanwhile=lambda: calls.append("ran"))
+    assert verdict.healthy and calls == []
+
+
 def test_wait_healthy_stops_at_once_when_the_process_exits(clock: FakeTime) -> None:
     fetch, ports = scripted([DOWN])
     verdict = health.wait_healthy(7001, POLICY, still_running=lambda: False, fetch=fetch)
