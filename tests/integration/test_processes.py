@@ -162,9 +162,11 @@ def test_down_leaves_a_foreign_nginx_alone(project: Project, nginx_bin: str) -> 
         project.cli_json("down")
         project.cli_json("deploy", "v2")
         pid_file = project.state_dir / "nginx/nginx.pid"
-        ours = int(pid_file.read_text())
-        psutil.Process(ours).kill()  # our nginx dies; its pid file stays behind
-        poll(lambda: _gone(psutil.Process(ours)), what="our nginx to die")
+        ours = psutil.Process(int(pid_file.read_text()))
+        dying = [ours, *ours.children()]  # workers outlive a killed master: all of it dies
+        for proc in dying:
+            proc.kill()  # our nginx dies; its pid file stays behind
+        poll(lambda: all(_gone(p) for p in dying), what="our nginx to die")
         pid_file.write_text(f"{master.pid}\n")
         status = project.cli_json("status")
         assert status["nginx"]["running"] is False  # type: ignore[index]
