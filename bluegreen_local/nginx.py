@@ -195,23 +195,27 @@ def prepare_render(config: Config) -> None:
 
 def desired_files(config: Config, live: Release, token: str) -> dict[Path, str]:
     """Every file bluegreen owns, as it must read for `live` at generation `token`."""
-    return {spec.path: render(spec) for spec in file_specs(config, live, token)}
+    return render_all(file_specs(config, live, token))
 
 
-def record_installed(config: Config, live: Release, token: str,
-                     files: Mapping[Path, str]) -> None:
+def render_all(specs: list[Spec]) -> dict[Path, str]:
+    return {spec.path: render(spec) for spec in specs}
+
+
+def record_installed(config: Config, specs: list[Spec], files: Mapping[Path, str]) -> None:
     """Remember what was written, so files_current needs no rendering until it changes. Only
     a cache: if it cannot be written, files_current renders instead."""
     with contextlib.suppress(BlueGreenError):
-        rendered.save(config.state_dir, file_specs(config, live, token), files)
+        rendered.save(config.state_dir, specs, files)
 
 
 def files_current(config: Config, live: Release, token: str) -> bool:
     """True when every file on disk already reads as the config calls for `live` at `token`."""
-    known = rendered.matches(config.state_dir, file_specs(config, live, token))
+    specs = file_specs(config, live, token)
+    known = rendered.matches(config.state_dir, specs)
     if known is not None:
         return known
-    return all(_read(path) == text for path, text in desired_files(config, live, token).items())
+    return all(_read(path) == text for path, text in render_all(specs).items())
 
 
 @contextlib.contextmanager

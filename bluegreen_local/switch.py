@@ -32,7 +32,8 @@ def switch(config: Config, target: Release, generation: int, token: str, old_tok
     Raises NginxError with nginx back on the old generation, or ReloadUndoFailed when that
     could not be confirmed (then nginx may serve either slot, and both must stay up).
     """
-    files = nginx.desired_files(config, target, token)
+    specs = nginx.file_specs(config, target, token)
+    files = nginx.render_all(specs)
     if config.nginx.mode is Mode.MANAGED:
         proxy.prepare_prefix(config)
     master = nginx.master_pid(config)
@@ -54,7 +55,7 @@ def switch(config: Config, target: Release, generation: int, token: str, old_tok
             _undo_reload(config, master, before, old_token, exc)
             nginx.remove_confirm_socket(config, token)
         raise
-    nginx.record_installed(config, target, token, files)
+    nginx.record_installed(config, specs, files)
     return Switched(generation, token, frozenset(before or ()))
 
 

@@ -28,11 +28,12 @@ def cfg(tmp_path: Path) -> Config:
 
 def install(cfg: Config, live: Release = LIVE, token: str = TOKEN) -> dict[Path, str]:
     """Write the files as a confirmed switch leaves them, with their record."""
-    files = nginx.desired_files(cfg, live, token)
+    written = nginx.file_specs(cfg, live, token)
+    files = nginx.render_all(written)
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    nginx.record_installed(cfg, live, token, files)
+    nginx.record_installed(cfg, written, files)
     return files
 
 
