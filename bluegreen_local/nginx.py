@@ -56,7 +56,7 @@ _HEADER_RE: Final = re.compile(
 
 
 def parse_rendered(text: str) -> Rendered | None:
-    """Read the header render_upstream writes; None if the file is not ours or was edited."""
+    """Read the header the upstream template writes; None if the file is not ours or was edited."""
     match = _HEADER_RE.search(text)
     if match is None:
         return None
@@ -124,14 +124,6 @@ def _spec(path: Path, template: str, **values: object) -> Spec:
 
 def render(spec: Spec) -> str:
     return templating.render(spec.template, **dict(spec.values))
-
-
-def render_upstream(config: Config, live: Release, token: str) -> str:
-    return render(upstream_spec(config, live, token))
-
-
-def render_main(config: Config) -> str:
-    return render(main_spec(config))
 
 
 def render_site_snippet(config: Config) -> str:

@@ -18,7 +18,8 @@ def _setup(config_file: Path, served: str | None,
            monkeypatch: pytest.MonkeyPatch) -> tuple[config.Config, State]:
     cfg = config.load(config_file)
     cfg.nginx.upstream_file.parent.mkdir(parents=True)
-    atomic_write(cfg.nginx.upstream_file, nginx.render_upstream(cfg, GREEN.release, "4-cafe"))
+    spec = nginx.upstream_spec(cfg, GREEN.release, "4-cafe")
+    atomic_write(cfg.nginx.upstream_file, nginx.render(spec))
     monkeypatch.setattr(nginx, "served_generation", lambda *_: served)
     # The run died after nginx confirmed green but before it saved: state still says blue.
     st = State(generation=3, token="3-beef", live=BLUE.release, slots=(BLUE, GREEN))

@@ -63,16 +63,17 @@ def assert_golden(name: str, rendered: str) -> None:
 
 def test_upstream_golden(managed: Config) -> None:
     live = Release(Slot.GREEN, 7002, "v1.2.3")
-    assert_golden("upstream.conf", nginx.render_upstream(managed, live, GENERATION))
+    assert_golden("upstream.conf", nginx.render(nginx.upstream_spec(managed, live, GENERATION)))
 
 
 def test_main_golden(managed: Config) -> None:
-    assert_golden("nginx.conf", nginx.render_main(managed))
+    assert_golden("nginx.conf", nginx.render(nginx.main_spec(managed)))
 
 
 def test_system_upstream_golden(system: Config) -> None:
     live = Release(Slot.BLUE, 7001, "2024-01-01_rc1")
-    assert_golden("upstream-system.conf", nginx.render_upstream(system, live, "12-0badc0de"))
+    spec = nginx.upstream_spec(system, live, "12-0badc0de")
+    assert_golden("upstream-system.conf", nginx.render(spec))
 
 
 def test_site_snippet_golden(system: Config) -> None:
@@ -87,7 +88,7 @@ def test_golden_files_end_with_one_newline() -> None:
 
 
 def test_upstream_points_only_at_the_live_slot(managed: Config) -> None:
-    text = nginx.render_upstream(managed, Release(Slot.BLUE, 7001, "v9"), "3-00ff00ff")
+    text = nginx.render(nginx.upstream_spec(managed, Release(Slot.BLUE, 7001, "v9"), "3-00ff00ff"))
     assert "server 127.0.0.1:7001 max_fails=0;" in text
     assert "7002" not in text
     assert text.count('"3-00ff00ff"') == 1
@@ -95,7 +96,8 @@ def test_upstream_points_only_at_the_live_slot(managed: Config) -> None:
 
 def test_shutdown_timeout_outlives_drain_and_stop() -> None:
     """Old workers must carry answers the old slot finishes after SIGTERM: drain + stop + 5s."""
-    text = nginx.render_main(config.parse(MANAGED_TOML.replace('"45s"', '"200ms"'), CONFIG_PATH))
+    short = config.parse(MANAGED_TOML.replace('"45s"', '"200ms"'), CONFIG_PATH)
+    text = nginx.render(nginx.main_spec(short))
     assert "worker_shutdown_timeout 16s;" in text  # ceil(0.2 + 10 (default stop)) + 5
 
 
@@ -156,7 +158,7 @@ def test_unknown_template_raises_nginx_error() -> None:
 
 def test_unsafe_token_is_not_rendered(managed: Config) -> None:
     with pytest.raises(NginxError, match="unsafe"):
-        nginx.render_upstream(managed, Release(Slot.BLUE, 7001, "v1"), '1-x"; return 500')
+        nginx.upstream_spec(managed, Release(Slot.BLUE, 7001, "v1"), '1-x"; return 500')
 
 
 def test_unsafe_state_dir_is_not_rendered() -> None:
@@ -164,7 +166,7 @@ def test_unsafe_state_dir_is_not_rendered() -> None:
     good = config.parse(MANAGED_TOML, CONFIG_PATH)
     cfg = dataclasses.replace(good, state_dir=Path("/srv/my app"))
     with pytest.raises(NginxError, match="unsafe"):
-        nginx.render_main(cfg)
+        nginx.render(nginx.main_spec(cfg))
 
 
 def test_environment_is_strict_and_keeps_newlines() -> None:
