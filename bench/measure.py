@@ -111,7 +111,7 @@ IMPORT_RE: Final = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( +)(\S+)")
 def import_profile(app: App) -> dict[str, float]:
     """`python -X importtime` of `status --json`: self time (ms) by group of modules."""
     code = ("import sys; sys.argv = ['bluegreen', 'status', '--json', '-c', sys.argv[1]]\n"
-            "from bluegreen_local.entry import main\nmain()")
+            "from bluegreen_local.cli.lane import main\nmain()")
     done = subprocess.run([sys.executable, "-X", "importtime", "-c", code, str(app.config)],
                           capture_output=True, text=True, check=False)
     groups: dict[str, float] = {}

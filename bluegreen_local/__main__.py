@@ -1,5 +1,5 @@
 """Entry point for `python -m bluegreen_local`."""
 
-from bluegreen_local.entry import main
+from bluegreen_local.cli.lane import main
 
 main()

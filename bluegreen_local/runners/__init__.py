@@ -1,39 +1,16 @@
-"""How a slot runs: one small interface, one implementation per runner kind."""
+"""Which runner serves the app, and which port each slot uses."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from bluegreen_local.config import Config
+from bluegreen_local.model.types import Slot
+from bluegreen_local.runners.base import Runner
+from bluegreen_local.runners.process import ProcessRunner
 
-from bluegreen_local.models import Slot, SlotProcess
+
+def make_runner(config: Config) -> Runner:
+    return ProcessRunner(config.app, config.state_dir)
 
 
-class Runner(Protocol):
-    """Start, stop, watch and read the logs of the process serving one slot."""
-
-    def start(self, slot: Slot, port: int, version: str) -> SlotProcess:
-        """Start `version` on `port`, detached from the CLI; return how to find it again."""
-        ...
-
-    def alive(self, proc: SlotProcess) -> bool:
-        """True while the exact process we started (pid + create time) still runs."""
-        ...
-
-    def stop(self, proc: SlotProcess, grace: float) -> None:
-        """Stop the slot's whole process tree: TERM, then KILL after `grace` seconds."""
-        ...
-
-    def owns_pid(self, proc: SlotProcess, pid: int) -> bool:
-        """True if `pid` is the slot process or one of its descendants."""
-        ...
-
-    def log_tail(self, slot: Slot, lines: int = 20) -> str:
-        """The last lines the slot's current run wrote to its log."""
-        ...
-
-    def strays(self, known: set[int]) -> list[SlotProcess]:
-        """This app's slot processes that are running but not in `known` (pids)."""
-        ...
-
-    def memory(self, proc: SlotProcess) -> int | None:
-        """Resident memory of the whole tree in bytes, None if it is gone."""
-        ...
+def slot_port(config: Config, slot: Slot) -> int:
+    return config.app.ports[0] if slot is Slot.BLUE else config.app.ports[1]

@@ -15,11 +15,12 @@ from typing import Final
 
 import psutil
 
-from bluegreen_local import pstree
-from bluegreen_local.config import AppConfig
-from bluegreen_local.errors import RunnerError
-from bluegreen_local.models import Slot, SlotProcess
-from bluegreen_local.state import ensure_dir, now_iso
+from bluegreen_local.config.model import AppConfig
+from bluegreen_local.model.errors import RunnerError
+from bluegreen_local.model.types import Slot, SlotProcess
+from bluegreen_local.store.files import ensure_dir
+from bluegreen_local.util import pstree
+from bluegreen_local.util.clock import now_iso
 
 log = logging.getLogger(__name__)
 

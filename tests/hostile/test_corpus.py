@@ -16,7 +16,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from bluegreen_local.cli import app
+from bluegreen_local.cli.app import app
 from hostile.corpus import BAD_CLI, BAD_CONFIG, CONFIG, USAGE, Case
 from hostile.support import Live
 

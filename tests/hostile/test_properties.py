@@ -20,12 +20,15 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from bluegreen_local import config, nginx, proxy, templating
+from bluegreen_local import config, nginx
 from bluegreen_local.config import Config
-from bluegreen_local.errors import ConfigError, NginxError, UsageError
-from bluegreen_local.models import Release, Slot
-from bluegreen_local.state import State, atomic_write, ensure_dir
-from bluegreen_local.validate import check_version
+from bluegreen_local.config.fields import check_version
+from bluegreen_local.model.errors import ConfigError, NginxError, UsageError
+from bluegreen_local.model.types import Release, Slot
+from bluegreen_local.nginx import managed as proxy
+from bluegreen_local.nginx import templating
+from bluegreen_local.store.files import atomic_write, ensure_dir
+from bluegreen_local.store.state import State
 
 pytestmark = pytest.mark.nginx
 

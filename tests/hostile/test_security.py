@@ -17,7 +17,7 @@ import pytest
 from helpers import REPO
 
 from bluegreen_local import config, nginx
-from bluegreen_local.models import Slot
+from bluegreen_local.model.types import Slot
 from bluegreen_local.runners.process import ProcessRunner
 from hostile.support import Live
 
@@ -156,7 +156,7 @@ def test_nginx_commands_run_without_a_shell(
 
 SHELL_CALLS: Final = {"system", "popen", "getoutput", "getstatusoutput",
                       "create_subprocess_shell", "spawnl", "spawnlp", "execl", "execlp"}
-SUBPROCESS_DOORS: Final = {"proc.py", "runners/process.py"}
+SUBPROCESS_DOORS: Final = {"util/proc.py", "runners/process.py"}
 
 
 def _calls(tree: ast.AST) -> list[ast.Call]:

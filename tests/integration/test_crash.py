@@ -58,7 +58,8 @@ def _our_processes(project: Project) -> set[int]:
 
 def _status(project: Project) -> dict[str, object]:
     """`status --json`, in-process (the same use case and serialisation, without a CLI start)."""
-    from bluegreen_local import config, ops
+    from bluegreen_local import config
+    from bluegreen_local.usecases import status as ops
 
     result = ops.status(config.load(project.config))
     data: dict[str, object] = json.loads(json.dumps(dataclasses.asdict(result)))

@@ -179,7 +179,7 @@ def test_status_json_is_the_same_from_the_fast_lane_and_the_full_cli(project: Pr
     project.cli_json("deploy", "v2")
     (project.state_dir / "nginx/conf/upstream.conf").write_text("# edited by hand\n")
     fast = project.cli_json("status")  # `python -m bluegreen_local status --json` takes the lane
-    done = subprocess.run([sys.executable, "-c", "from bluegreen_local.cli import main; main()",
+    done = subprocess.run([sys.executable, "-c", "from bluegreen_local.cli.app import main; main()",
                            "status", "--json", "-c", str(project.config)],
                           capture_output=True, text=True, timeout=60, check=True)
     full = json.loads(done.stdout)

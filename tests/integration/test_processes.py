@@ -98,8 +98,9 @@ def test_wheel_ships_the_templates(tmp_path: Path) -> None:
     assert {"bluegreen_local/templates/upstream.conf.j2",
             "bluegreen_local/templates/nginx.conf.j2"} <= names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "bluegreen = bluegreen_local.entry:main" in zipfile.ZipFile(wheel).read(entry).decode()
-    code = "from bluegreen_local import templating; print(templating.template_dir())"
+    script = "bluegreen = bluegreen_local.cli.lane:main"
+    assert script in zipfile.ZipFile(wheel).read(entry).decode()
+    code = "from bluegreen_local.nginx import templating; print(templating.template_dir())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=tmp_path, env={"PYTHONPATH": str(tmp_path / "site")})
     assert out.stdout.strip() == str(tmp_path / "site/bluegreen_local/templates")

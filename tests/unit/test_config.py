@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen_local import config, validate
-from bluegreen_local.config import Config
-from bluegreen_local.errors import ConfigError, ExitCode
-from bluegreen_local.models import Mode
+from bluegreen_local import config
+from bluegreen_local.config import Config, loader
+from bluegreen_local.config import fields as validate
+from bluegreen_local.model.errors import ConfigError, ExitCode
+from bluegreen_local.model.types import Mode
 
 CONFIG_PATH = Path("/tmp/x/bluegreen.toml")
 APP = '[app]\nname = "web"\ncommand = "python3 app.py --port {port}"\n'
@@ -35,12 +36,12 @@ def problems_of(text: str) -> list[str]:
 
 @pytest.fixture
 def as_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bluegreen_local.validate.os.geteuid", lambda: 0)
+    monkeypatch.setattr("bluegreen_local.config.checker.os.geteuid", lambda: 0)
 
 
 @pytest.fixture
 def as_user(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bluegreen_local.validate.os.geteuid", lambda: 1000)
+    monkeypatch.setattr("bluegreen_local.config.checker.os.geteuid", lambda: 1000)
 
 
 BAD_CONFIGS: list[tuple[str, str, str]] = [
@@ -333,7 +334,7 @@ def test_minimal_config_gets_documented_defaults() -> None:
 def test_default_state_dir_without_root(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr("bluegreen_local.validate.os.geteuid", lambda: 1000)
+    monkeypatch.setattr("bluegreen_local.config.checker.os.geteuid", lambda: 1000)
     # A home as short as a real one: the admin socket under it must fit a unix socket path.
     monkeypatch.setenv("HOME", "/home/deploy")
     assert parse(APP).state_dir == Path("/home/deploy/.local/state/bluegreen/web")
@@ -607,13 +608,13 @@ def test_load_as_another_user_skips_the_check(
     path = tmp_path / "bluegreen.toml"
     path.write_text(APP, encoding="utf-8")
     path.chmod(0o666)
-    monkeypatch.setattr("bluegreen_local.config.os.geteuid", lambda: 1000)
+    monkeypatch.setattr("bluegreen_local.config.loader.os.geteuid", lambda: 1000)
     assert config.load(path).app.name == "web"
 
 
 def test_load_refuses_a_huge_file(tmp_path: Path) -> None:
     path = tmp_path / "bluegreen.toml"
-    path.write_text(APP + "#" * (2 * config.MAX_CONFIG_BYTES), encoding="utf-8")
+    path.write_text(APP + "#" * (2 * loader.MAX_CONFIG_BYTES), encoding="utf-8")
     with pytest.raises(ConfigError, match="config file is larger than 1 MiB"):
         config.load(path)
 

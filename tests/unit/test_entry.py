@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen_local.entry import status_json_config
+from bluegreen_local.cli.lane import status_json_config
 
-FULL_CLI = "from bluegreen_local.cli import main; main()"
+FULL_CLI = "from bluegreen_local.cli.app import main; main()"
 
 
 @pytest.mark.parametrize(("argv", "expected"), [

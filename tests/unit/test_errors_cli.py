@@ -10,9 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
-from bluegreen_local import config, errors, templating, validate
-from bluegreen_local.cli import app
-from bluegreen_local.errors import (
+from bluegreen_local import config
+from bluegreen_local.cli.app import app
+from bluegreen_local.config import fields as validate
+from bluegreen_local.model import errors
+from bluegreen_local.model.errors import (
     BlueGreenError,
     ConfigError,
     ExitCode,
@@ -23,6 +25,7 @@ from bluegreen_local.errors import (
     PortConflictError,
     UsageError,
 )
+from bluegreen_local.nginx import templating
 
 COMMANDS = ("deploy", "rollback", "status", "history", "down", "check", "init")
 

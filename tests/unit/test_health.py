@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from bluegreen_local import health
 from bluegreen_local.config import HealthConfig
-from bluegreen_local.health import Probe, Verdict
+from bluegreen_local.probes import health
+from bluegreen_local.probes.health import Probe, Verdict
 
 POLICY = HealthConfig(
     path="/health", expect_status=frozenset({200, 204}), expect_body="", host_header="",

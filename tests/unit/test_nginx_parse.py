@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bluegreen_local import net, nginx
+from bluegreen_local import nginx
+from bluegreen_local.util import net
 
 # Recorded from nginx 1.22 on the admin socket (GET /generation HTTP/1.0).
 GENERATION_200 = (

@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bluegreen_local import pstree
+from bluegreen_local.util import pstree
 
 # A parent with two children, one of which has a child of its own; all sleep until killed.
 TREE = """

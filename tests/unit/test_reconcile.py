@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen_local import config, nginx, reconcile
-from bluegreen_local.models import Release, Slot, SlotProcess
-from bluegreen_local.state import State, atomic_write
+from bluegreen_local import config, nginx
+from bluegreen_local.engine import reconcile
+from bluegreen_local.model.types import Release, Slot, SlotProcess
+from bluegreen_local.store.files import atomic_write
+from bluegreen_local.store.state import State
 
 BLUE = SlotProcess(Slot.BLUE, 7001, "v1", 100, 1.0, 1.0)
 GREEN = SlotProcess(Slot.GREEN, 7002, "v2", 200, 2.0, 2.0)

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen_local import config, nginx, rendered
+from bluegreen_local import config, nginx
 from bluegreen_local.config import Config
-from bluegreen_local.models import Release, Slot
+from bluegreen_local.model.types import Release, Slot
+from bluegreen_local.nginx import rendered
 
 LIVE = Release(Slot.BLUE, 7001, "v1")
 TOKEN = "3-0badc0de"

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen_local import state
-from bluegreen_local.errors import ExitCode, LockedError, StateError
-from bluegreen_local.models import HistoryEvent, Release, Slot, SlotProcess, Timings
-from bluegreen_local.state import State
+from bluegreen_local import store as state
+from bluegreen_local.model.errors import ExitCode, LockedError, StateError
+from bluegreen_local.model.results import HistoryEvent, Timings
+from bluegreen_local.model.types import Release, Slot, SlotProcess
+from bluegreen_local.store.state import State
 
 BLUE = SlotProcess(Slot.BLUE, 7001, "v1", pid=4242, create_time=1700000000.25,
                    started_at=1700000001.5)
@@ -203,7 +204,7 @@ def test_atomic_write_failure_keeps_the_old_file(
     def broken_fsync(fd: int) -> None:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr("bluegreen_local.state.os.fsync", broken_fsync)
+    monkeypatch.setattr("bluegreen_local.store.files.os.fsync", broken_fsync)
     with pytest.raises(StateError) as caught:
         state.atomic_write(target, "new\n")
     assert "left unchanged" in str(caught.value)
@@ -230,8 +231,8 @@ def test_atomic_write_sets_the_mode(tmp_path: Path) -> None:
 LOCK_SNIPPET = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
-    from bluegreen_local import state
-    from bluegreen_local.errors import LockedError
+    from bluegreen_local import store as state
+    from bluegreen_local.model.errors import LockedError
     start = time.monotonic()
     try:
         with state.locked(Path(sys.argv[1]), wait=float(sys.argv[2])):
@@ -288,7 +289,7 @@ def test_lock_is_released_when_the_block_raises(tmp_path: Path) -> None:
 
 def test_lock_dies_with_its_process(tmp_path: Path) -> None:
     holder = (
-        "import os, sys\nfrom pathlib import Path\nfrom bluegreen_local import state\n"
+        "import os, sys\nfrom pathlib import Path\nfrom bluegreen_local import store as state\n"
         "with state.locked(Path(sys.argv[1])):\n    os._exit(0)\n"
     )
     subprocess.run([sys.executable, "-c", holder, str(tmp_path)], timeout=60, check=True)

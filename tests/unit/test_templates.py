@@ -9,11 +9,12 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from bluegreen_local import config, nginx, templating
+from bluegreen_local import config, nginx
 from bluegreen_local.config import Config
-from bluegreen_local.errors import NginxError
-from bluegreen_local.models import Release, Slot
-from bluegreen_local.templating import ServerLine
+from bluegreen_local.model.errors import NginxError
+from bluegreen_local.model.types import Release, Slot
+from bluegreen_local.nginx import templating
+from bluegreen_local.nginx.templating import ServerLine
 
 GOLDEN = Path(__file__).parent / "golden"
 CONFIG_PATH = Path("/srv/bg/bluegreen.toml")

@@ -1,0 +1,108 @@
+"""Rendering for people: rich tables and progress lines on the terminal."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from bluegreen_local.model.results import (
+        CheckResult,
+        DeployResult,
+        DownResult,
+        HistoryEvent,
+        StatusResult,
+    )
+
+@cache
+def out() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+@cache
+def err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+
+
+# -- renderers --------------------------------------------------------------------------------
+
+
+def render_deploy(result: DeployResult) -> None:
+    if not result.changed:
+        out().print(f"unchanged: {result.message}", markup=False)
+        return
+    t = result.timings
+    prev = f" (was {result.previous.version} on {result.previous.slot})" if result.previous else ""
+    out().print(f"{result.action}: {result.message}{prev} in {t.total:.2f}s", markup=False)
+    if result.drain_timed_out:
+        err().print("warning: the drain timed out; requests still running on the old slot "
+                  "were cut off when it stopped", markup=False)
+
+
+def render_status(result: StatusResult) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"bluegreen: {result.app}", show_header=True)
+    for column in ("", "slot", "port", "version", "pid", "health", "uptime", "memory"):
+        table.add_column(column)
+    for role, slot in (("live", result.live), ("idle", result.idle)):
+        if slot is None:
+            table.add_row(role, "-", "-", "-", "-", "-", "-", "-")
+            continue
+        health = {True: "healthy", False: "UNHEALTHY", None: "-"}[slot.healthy]
+        table.add_row(role, slot.slot, str(slot.port), slot.version or "-",
+                      str(slot.pid or "-") if slot.running else "stopped", health,
+                      f"{slot.uptime:.0f}s" if slot.uptime is not None else "-",
+                      f"{slot.memory_rss / 2**20:.1f} MiB" if slot.memory_rss else "-")
+    out().print(table)
+    ngx = result.nginx
+    state = f"running (pid {ngx.master_pid})" if ngx.running else "not running"
+    out().print(f"nginx ({ngx.mode}): {state}; generation {ngx.generation_served or '-'}",
+              markup=False)
+    if result.last_event:
+        e = result.last_event
+        out().print(f"last: {e.time} {e.action} {e.version or ''} {e.outcome} by {e.user}",
+                  markup=False)
+    for problem in result.problems:
+        err().print(f"drift: {problem}", markup=False)
+
+
+def render_history(events: list[HistoryEvent]) -> None:
+    from rich.table import Table
+
+    table = Table(show_header=True)
+    for column in ("time", "action", "outcome", "version", "slot", "previous", "total", "user"):
+        table.add_column(column)
+    for e in events:
+        total = f"{e.timings.total:.2f}s" if e.timings else "-"
+        prev = e.previous.version if e.previous else "-"
+        table.add_row(e.time, e.action, e.outcome, e.version or "-", e.slot or "-", prev, total,
+                      e.user)
+    out().print(table)
+
+
+def render_down(result: DownResult) -> None:
+    if not result.changed:
+        out().print("nothing was running", markup=False)
+        return
+    names = ", ".join(f"{r.version} ({r.slot})" for r in result.stopped_slots) or "no slots"
+    extra = " and the managed nginx" if result.nginx_stopped else ""
+    out().print(f"stopped {names}{extra}", markup=False)
+
+
+def render_check(result: CheckResult) -> None:
+    for item in result.items:
+        mark = "[green]ok[/]  " if item.ok else "[red]FAIL[/]"
+        out().print(f"{mark} {item.name}: ", end="")
+        out().print(item.detail, markup=False)
+    if result.snippet:
+        out().print("\nAdd to your nginx site:\n", markup=False)
+        out().print(result.snippet, markup=False)

@@ -1,0 +1,66 @@
+"""The validated configuration: frozen, typed, one dataclass per table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bluegreen_local.model.types import Mode
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    name: str
+    command: tuple[str, ...]
+    workdir: str | None
+    env: tuple[tuple[str, str], ...]
+    ports: tuple[int, int]
+    stop_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class HealthConfig:
+    path: str
+    expect_status: frozenset[int]
+    expect_body: str
+    host_header: str
+    interval: float
+    timeout: float
+    successes: int
+    deadline: float
+
+
+@dataclass(frozen=True, slots=True)
+class NginxConfig:
+    mode: Mode
+    binary: str
+    listen: str
+    admin_socket: Path
+    upstream_file: Path
+    test_command: tuple[str, ...]
+    # None: SIGHUP the master in pid_file, which is all `nginx -s reload` does after it
+    # parses the whole configuration a second time.
+    reload_command: tuple[str, ...] | None
+    pid_file: Path
+    error_log: Path | None
+    reload_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class DrainConfig:
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    state_dir: Path
+    app: AppConfig
+    health: HealthConfig
+    nginx: NginxConfig
+    drain: DrainConfig
+
+    @property
+    def nginx_prefix(self) -> Path:
+        """The managed nginx's prefix directory (unused in system mode)."""
+        return self.state_dir / "nginx"

@@ -1,0 +1,1 @@
+"""The deploy machinery: the phase runner, switch, drain, recovery and signal policy."""

@@ -1,0 +1,121 @@
+"""What the use cases return: command results and history events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bluegreen_local.model.types import Release, Slot
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """Seconds spent in each deploy phase."""
+
+    start: float = 0.0
+    healthy: float = 0.0
+    switch: float = 0.0
+    drain: float = 0.0
+    stop: float = 0.0
+    total: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeployResult:
+    """What a deploy or rollback did."""
+
+    ok: bool
+    changed: bool
+    app: str
+    version: str
+    slot: Slot
+    port: int
+    previous: Release | None
+    timings: Timings
+    action: str = "deploy"
+    drain_timed_out: bool = False
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    """One line of history.jsonl."""
+
+    time: str
+    action: str
+    outcome: str
+    app: str
+    version: str | None
+    slot: Slot | None
+    port: int | None
+    previous: Release | None
+    user: str
+    message: str = ""
+    timings: Timings | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SlotStatus:
+    """A slot as `status` observed it."""
+
+    slot: Slot
+    port: int
+    version: str | None
+    pid: int | None
+    running: bool
+    healthy: bool | None
+    uptime: float | None
+    memory_rss: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NginxStatus:
+    """The proxy as `status` observed it."""
+
+    mode: str
+    running: bool
+    master_pid: int | None
+    listen: str | None
+    upstream_file: str
+    generation_rendered: str | None
+    generation_served: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusResult:
+    """Everything `status` reports; it takes no lock and changes nothing."""
+
+    app: str
+    live: SlotStatus | None
+    idle: SlotStatus | None
+    nginx: NginxStatus
+    last_event: HistoryEvent | None
+    problems: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class DownResult:
+    """What `down` stopped."""
+
+    app: str
+    stopped_slots: tuple[Release, ...]
+    nginx_stopped: bool
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CheckItem:
+    """One line of `check`."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What `check` found; `snippet` is the site config to add in system mode."""
+
+    app: str
+    ok: bool
+    items: tuple[CheckItem, ...]
+    snippet: str = ""

@@ -1,0 +1,113 @@
+"""The files bluegreen owns: render, compare with disk, swap in and restore on failure."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from bluegreen_local.config.model import Config
+from bluegreen_local.model.errors import BlueGreenError, StateError
+from bluegreen_local.model.types import Mode, Release, Slot
+from bluegreen_local.nginx import rendered, templating
+from bluegreen_local.nginx.context import main_spec, upstream_name, upstream_spec
+from bluegreen_local.nginx.rendered import Spec
+from bluegreen_local.store.files import atomic_write, ensure_dir
+
+
+def render(spec: Spec) -> str:
+    return templating.render(spec.template, **dict(spec.values))
+
+
+def render_site_snippet(config: Config) -> str:
+    return templating.render(
+        "site-snippet.conf.j2",
+        upstream=upstream_name(config),
+        upstream_file=str(config.nginx.upstream_file),
+    )
+
+
+
+
+def write_trial(config: Config) -> None:
+    """Write the managed config with a placeholder upstream, for `check` in a scratch prefix."""
+    blue = Release(Slot.BLUE, config.app.ports[0], "check")
+    for path, text in desired_files(config, blue, "check").items():
+        atomic_write(path, text, mode=0o644)
+
+
+# -- files: swap in, restore on failure --------------------------------------------------------
+
+
+def file_specs(config: Config, live: Release, token: str) -> list[Spec]:
+    """Every file bluegreen owns, as it must be rendered for `live` at generation `token`."""
+    specs = [upstream_spec(config, live, token)]
+    if config.nginx.mode is Mode.MANAGED:
+        specs.append(main_spec(config))
+    return specs
+
+
+def prepare_render(config: Config) -> None:
+    """Load the template engine and templates ahead of the switch (see templating.warm)."""
+    managed = config.nginx.mode is Mode.MANAGED
+    templating.warm("upstream.conf.j2", *(["nginx.conf.j2"] if managed else []))
+
+
+def desired_files(config: Config, live: Release, token: str) -> dict[Path, str]:
+    """Every file bluegreen owns, as it must read for `live` at generation `token`."""
+    return render_all(file_specs(config, live, token))
+
+
+def render_all(specs: list[Spec]) -> dict[Path, str]:
+    return {spec.path: render(spec) for spec in specs}
+
+
+def record_installed(config: Config, specs: list[Spec], files: Mapping[Path, str]) -> None:
+    """Remember what was written, so files_current needs no rendering until it changes. Only
+    a cache: if it cannot be written, files_current renders instead."""
+    with contextlib.suppress(BlueGreenError):
+        rendered.save(config.state_dir, specs, files)
+
+
+def files_current(config: Config, live: Release, token: str) -> bool:
+    """True when every file on disk already reads as the config calls for `live` at `token`."""
+    specs = file_specs(config, live, token)
+    known = rendered.matches(config.state_dir, specs)
+    if known is not None:
+        return known
+    return all(_read(path) == text for path, text in render_all(specs).items())
+
+
+@contextlib.contextmanager
+def installed(files: Mapping[Path, str]) -> Iterator[None]:
+    """Atomically write the files; if the block raises, put every old version back."""
+    old: dict[Path, str | None] = {path: _read(path) for path in files}
+    written: list[Path] = []
+    try:
+        for path, text in files.items():
+            if old[path] != text:
+                ensure_dir(path.parent)
+                atomic_write(path, text, mode=0o644)
+                written.append(path)
+        yield
+    except BaseException:
+        for path in written:
+            _restore(path, old[path])
+        raise
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StateError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _restore(path: Path, text: str | None) -> None:
+    if text is None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    else:
+        atomic_write(path, text, mode=0o644)

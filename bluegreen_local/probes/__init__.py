@@ -1,0 +1,1 @@
+"""The HTTP side: health probes of the slots."""

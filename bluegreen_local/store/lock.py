@@ -1,0 +1,70 @@
+"""The per-app flock lock, recording who holds it."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+from bluegreen_local.model.errors import LockedError, StateError
+from bluegreen_local.store.files import ensure_dir
+from bluegreen_local.util.clock import now_iso
+
+# 2: `live` is a release (slot, port, version); 1 stored only the slot name.
+SCHEMA: Final = 2
+
+
+
+# -- lock -------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def locked(state_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
+    """Hold the app's flock; it dies with the process, so a crash never leaves it stale."""
+    ensure_dir(state_dir)
+    path = state_dir / "lock"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StateError(f"cannot open lock file {path}: {exc.strerror}") from None
+    try:
+        _acquire(fd, path, wait)
+        _write_holder(fd)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def _acquire(fd: int, path: Path, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise LockedError(
+                    f"another bluegreen command holds the lock {path} ({_holder(path)}). "
+                    "Nothing was changed. Wait for it to finish, then run again."
+                ) from None
+            time.sleep(0.05)
+
+
+def _write_holder(fd: int) -> None:
+    info = {"pid": os.getpid(), "command": " ".join(sys.argv)[:500], "started": now_iso()}
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(info).encode("utf-8"), 0)
+
+
+def _holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        return f"pid {info['pid']}, `{info['command']}`, since {info['started']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "holder unknown"

@@ -1,0 +1,1 @@
+"""Use cases: one function per command, no printing; each returns a typed result."""

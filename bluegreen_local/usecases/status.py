@@ -1,0 +1,96 @@
+"""The status use case: observe the app without the lock, report drift with its fix."""
+
+from __future__ import annotations
+
+import time
+
+import psutil
+
+from bluegreen_local import nginx, store
+from bluegreen_local.config.model import Config
+from bluegreen_local.model.results import NginxStatus, SlotStatus, StatusResult
+from bluegreen_local.model.types import Mode, Slot, SlotProcess
+from bluegreen_local.probes import health
+from bluegreen_local.runners import make_runner, slot_port
+from bluegreen_local.runners.base import Runner
+from bluegreen_local.store import journal
+
+# -- status -----------------------------------------------------------------------------------
+
+
+
+# -- status -----------------------------------------------------------------------------------
+
+
+def status(config: Config) -> StatusResult:
+    """Observe the app without taking the lock or changing anything."""
+    st = store.load(config.state_dir)
+    runner = make_runner(config)
+    live_slot = st.live.slot if st.live else None
+    # With nothing live, a recorded process (a failed or interrupted deploy's) is the idle one.
+    idle_slot = live_slot.other if live_slot else next((p.slot for p in st.slots), None)
+    live = _slot_status(config, runner, live_slot, st.process(live_slot) if live_slot else None)
+    idle = _slot_status(config, runner, idle_slot, st.process(idle_slot) if idle_slot else None)
+    proxy_state = _nginx_status(config)
+    events = store.read_history(config.state_dir, 1)
+    problems = _drift(config, st, live, proxy_state)
+    if (killed := journal.read(config.state_dir)) is not None:
+        problems.insert(0, _journal_text(killed))
+    return StatusResult(config.app.name, live, idle, proxy_state, events[0] if events else None,
+                        tuple(problems))
+
+
+def _slot_status(config: Config, runner: Runner, slot: Slot | None,
+                 proc: SlotProcess | None) -> SlotStatus | None:
+    if slot is None:
+        return None
+    if proc is None or not runner.alive(proc):
+        port = proc.port if proc else slot_port(config, slot)
+        return SlotStatus(slot, port, proc.version if proc else None, None, False, None, None,
+                          None)
+    # The port it was started on, which differs from the config's if app.ports changed since.
+    healthy = health.judge(health.probe(proc.port, config.health), config.health).healthy
+    return SlotStatus(slot, proc.port, proc.version, proc.pid, True, healthy,
+                      round(time.time() - proc.started_at, 1), runner.memory(proc))
+
+
+def _nginx_status(config: Config) -> NginxStatus:
+    master = nginx.master_pid(config)
+    found = nginx.read_rendered(config)
+    rendered = found.token if found else None
+    served = nginx.served_generation(config.nginx.admin_socket) if master else None
+    listen = config.nginx.listen if config.nginx.mode is Mode.MANAGED else None
+    return NginxStatus(config.nginx.mode.value, master is not None, master, listen,
+                       str(config.nginx.upstream_file), rendered, served)
+
+
+def _journal_text(left: journal.Journal) -> str:
+    what = f"a {left.action} of {left.version} (pid {left.pid}, since {left.started})"
+    if psutil.pid_exists(left.pid):
+        return f"{what} is in progress, phase {left.phase}"
+    return (f"{what} was interrupted in phase {left.phase}; run `bluegreen recover` "
+            "(the next deploy also does it)")
+
+
+def _drift(config: Config, st: store.State, live: SlotStatus | None,
+           px: NginxStatus) -> list[str]:
+    """Differences between what state says and what runs, each with the command that fixes it."""
+    problems = []
+    if live is not None and not live.running:
+        problems.append(f"the live slot {live.slot} ({live.version}) is not running; "
+                        "run `bluegreen up` to start it again")
+    elif live is not None and live.healthy is False:
+        problems.append(f"the live slot {live.slot} fails its health check; run `bluegreen up` "
+                        "to replace it with a fresh copy")
+    if live is not None and not px.running:
+        problems.append("nginx is not running; run `bluegreen up`")
+    edited = st.live is not None and st.token and not nginx.files_current(
+        config, st.live, st.token)
+    if edited:
+        problems.append("the nginx files differ from what the config and the live version "
+                        "call for (edited by hand, or the config changed); run "
+                        "`bluegreen recover` to rewrite them")
+    if px.running and px.generation_served not in (None, px.generation_rendered):
+        problems.append("nginx serves a different generation than the file on disk; "
+                        "run `bluegreen recover` to make them agree")
+    return problems

@@ -1,0 +1,1 @@
+"""Small helpers with no domain knowledge: running commands, process trees, loopback TCP, time."""
