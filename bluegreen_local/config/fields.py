@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
 import pwd
@@ -10,13 +9,10 @@ import re
 import shlex
 import stat
 import string
-from enum import StrEnum
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final
 
 from bluegreen_local.model.errors import UsageError
-
-E = TypeVar("E", bound=StrEnum)
 
 APP_NAME_RE: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 # Versions reach argv, environment variables, file names and nginx comments: keep them tame.
@@ -37,7 +33,6 @@ UNIX_PATH_MAX: Final = 107  # sun_path is 108 bytes including the trailing NUL
 GENERATION_SUFFIX_MAX: Final = 9
 SOCKET_PATH_MAX: Final = UNIX_PATH_MAX - GENERATION_SUFFIX_MAX
 _UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-_MISSING: Final = object()
 
 
 def check_version(version: str) -> str:
@@ -129,57 +124,12 @@ def _user_name(uid: int) -> str:
         return f"uid {uid}"
 
 
-
-
-def _exists(path: Path) -> bool:
-    # Path.exists() raises PermissionError where it may not look (a user reading /root/...).
-    try:
-        path.stat()
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def _is_dir(path: Path) -> bool:
-    try:
-        return stat.S_ISDIR(path.stat().st_mode)
-    except (OSError, ValueError):
-        return False
-
-
-def _status_codes(item: object) -> set[int]:
-    if isinstance(item, int) and not isinstance(item, bool):
-        return {item} if 100 <= item <= 599 else set()
-    if not isinstance(item, str):
-        return set()
-    if match := STATUS_CLASS_RE.fullmatch(item):
-        first = int(match.group(1)) * 100
-        return set(range(first, first + 100))
-    if match := STATUS_RANGE_RE.fullmatch(item):
-        low, high = int(match.group(1)), int(match.group(2))
-        return set(range(low, high + 1)) if low <= high <= 599 else set()
-    return set()
-
-
-def _is_listen_host(host: str) -> bool:
-    if host == "*":
-        return True
-    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if "%" in bare:  # an IPv6 zone ("fe80::1%eth0") may hold any character; nginx takes none
-        return False
-    try:
-        ipaddress.ip_address(bare)
-    except ValueError:
-        return False
-    # IPv6 must be written in brackets, IPv4 without.
-    return (":" in bare) if bare != host else (":" not in bare)
-
-
-def _key_text(key: str) -> str:
+def key_text(key: str) -> str:
     """A TOML key as shown in a message: quoted when it holds control or non-ASCII characters."""
     return key if key.isascii() and key.isprintable() else repr(key)
 
 
-def _short(value: object) -> str:
+def short(value: object) -> str:
+    """A value as shown in a message: its repr, cut to 60 characters."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

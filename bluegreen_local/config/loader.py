@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import os
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from bluegreen_local.config.checker import Checker
+from bluegreen_local.config.checker import Section
 from bluegreen_local.config.fields import shown, trust_problem
 from bluegreen_local.config.model import AppConfig, Config, DrainConfig, HealthConfig, NginxConfig
+from bluegreen_local.config.network import listen_clash
 from bluegreen_local.model.errors import ConfigError
 from bluegreen_local.model.types import Mode
 
 CONFIG_ENV: Final = "BLUEGREEN_CONFIG"
 DEFAULT_CONFIG: Final = "bluegreen.toml"
 MAX_CONFIG_BYTES: Final = 1024 * 1024
-
 
 
 def resolve_path(flag: Path | None) -> Path:
@@ -73,27 +74,25 @@ def parse(text: str, path: Path) -> Config:
     except RecursionError:
         raise ConfigError(["invalid TOML: arrays or tables are nested too deeply"],
                           shown(path)) from None
-    checker = Checker(base=path.parent)
-    config = _build(checker, raw, path)
-    if checker.problems or config is None:
-        raise ConfigError(checker.problems, shown(path))
+    problems: list[str] = []
+    config = _build(Section(problems, path.parent, raw), path)
+    if problems or config is None:
+        raise ConfigError(problems, shown(path))
     return config
 
 
-def _build(c: Checker, raw: dict[str, object], path: Path) -> Config | None:
-    c.known_keys("", raw, {"state_dir", "app", "health", "nginx", "drain"})
-    app = _app(c, c.table(raw, "app", required=True))
-    name = app.name if app else "app"
-    state_dir = c.path(raw, "state_dir", default=str(default_state_dir(name)), directory=True)
-    health = _health(c, c.table(raw, "health"))
-    nginx = _nginx(c, c.table(raw, "nginx"), name, state_dir)
-    drain_raw = c.table(raw, "drain")
-    c.known_keys("drain", drain_raw, {"timeout"})
-    drain = DrainConfig(timeout=c.duration(drain_raw, "drain.timeout", "30s"))
+def _build(top: Section, path: Path) -> Config | None:
+    with top:
+        app = _app(top)
+        name = app.name if app else "app"
+        state_dir = top.path("state_dir", default=str(default_state_dir(name)), directory=True)
+        health = _health(top)
+        nginx = _nginx(top, name, state_dir)
+        drain = _drain(top)
     if app is None or health is None or nginx is None or state_dir is None:
         return None
-    if nginx.mode is Mode.MANAGED:
-        c.listen_differs_from_slots(nginx.listen, app.ports)
+    if nginx.mode is Mode.MANAGED and (clash := listen_clash(nginx.listen, app.ports)):
+        top.report(clash)
     return Config(path, state_dir, app, health, nginx, drain)
 
 
@@ -104,63 +103,55 @@ def default_state_dir(app_name: str) -> Path:
     return Path.home() / ".local/state/bluegreen" / app_name
 
 
-def _app(c: Checker, raw: dict[str, object]) -> AppConfig | None:
-    c.known_keys("app", raw, {"name", "command", "workdir", "env", "ports", "stop_timeout"})
-    name = c.app_name(raw, "app.name")
-    command = c.command_template(raw, "app.command", required=True)
-    workdir = c.template_str(raw, "app.workdir")
-    env = c.env_table(raw, "app.env")
-    ports = c.port_pair(raw, "app.ports", (7001, 7002))
-    stop_timeout = c.duration(raw, "app.stop_timeout", "10s")
+def _app(top: Section) -> AppConfig | None:
+    with top.table("app", required=True) as s:
+        name = s.app_name("name")
+        command = s.command_template("command", required=True)
+        workdir = s.template_str("workdir")
+        env = s.env_table("env")
+        ports = s.port_pair("ports", (7001, 7002))
+        stop_timeout = s.duration("stop_timeout", "10s")
     if name is None or command is None or ports is None:
         return None
     return AppConfig(name, command, workdir, env, ports, stop_timeout)
 
 
-def _health(c: Checker, raw: dict[str, object]) -> HealthConfig | None:
-    c.known_keys("health", raw, {"path", "expect_status", "expect_body", "host_header",
-                                 "interval", "timeout", "successes", "deadline"})
-    path = c.url_path(raw, "health.path", "/health")
-    statuses = c.statuses(raw, "health.expect_status")
-    body = c.string(raw, "health.expect_body", "")
-    host = c.host_header(raw, "health.host_header")
-    interval = c.duration(raw, "health.interval", "100ms", minimum=0.001)
-    timeout = c.duration(raw, "health.timeout", "2s", minimum=0.001)
-    successes = c.integer(raw, "health.successes", 2, low=1, high=100)
-    deadline = c.duration(raw, "health.deadline", "60s", minimum=0.001)
+def _health(top: Section) -> HealthConfig | None:
+    with top.table("health") as s:
+        path = s.url_path("path", "/health")
+        statuses = s.statuses("expect_status")
+        body = s.string("expect_body", "")
+        host = s.host_header("host_header")
+        interval = s.duration("interval", "100ms", minimum=0.001)
+        timeout = s.duration("timeout", "2s", minimum=0.001)
+        successes = s.integer("successes", 2, low=1, high=100)
+        deadline = s.duration("deadline", "60s", minimum=0.001)
     if path is None or statuses is None or body is None or host is None:
         return None
     return HealthConfig(path, statuses, body, host, interval, timeout, successes, deadline)
 
 
-def _nginx(
-    c: Checker, raw: dict[str, object], app: str, state_dir: Path | None
-) -> NginxConfig | None:
-    c.known_keys("nginx", raw, {"mode", "binary", "listen", "admin_socket", "upstream_file",
-                                "test_command", "reload_command", "pid_file", "error_log",
-                                "reload_timeout"})
-    mode = c.choice(raw, "nginx.mode", Mode, Mode.MANAGED)
-    binary = c.string(raw, "nginx.binary", "nginx")
-    listen = c.listen(raw, "nginx.listen", "127.0.0.1:8080")
-    managed = mode is not Mode.SYSTEM  # an invalid mode was reported; don't pile on
-    prefix = (state_dir or Path("/")) / "nginx"
-    admin_default = prefix / "admin.sock" if managed else Path(f"/run/bluegreen-{app}.sock")
-    admin = c.socket_path(raw, "nginx.admin_socket", admin_default,
-                          created=(prefix, prefix.parent))
-    upstream_default = prefix / "conf/upstream.conf" if managed else None
-    upstream = c.path(raw, "nginx.upstream_file", _opt(upstream_default), parent_exists=not managed)
-    if not managed and "upstream_file" not in raw:
-        c.problem("nginx.upstream_file: required in system mode (the file bluegreen owns, "
-                  "included from your site's http block)")
-    test = c.command(raw, "nginx.test_command", "nginx -t")
-    reload = c.optional_command(raw, "nginx.reload_command")
-    pid_default = prefix / "nginx.pid" if managed else Path("/run/nginx.pid")
-    pid_file = c.path(raw, "nginx.pid_file", str(pid_default))
-    log_default = prefix / "logs/error.log" if managed else Path("/var/log/nginx/error.log")
-    error_log = c.path(raw, "nginx.error_log", str(log_default))
-    reload_timeout = c.duration(raw, "nginx.reload_timeout", "10s", minimum=0.1)
-    if mode is Mode.MANAGED:
-        _system_only(c, raw, prefix, pid_file=pid_file, error_log=error_log)
+def _nginx(top: Section, app: str, state_dir: Path | None) -> NginxConfig | None:
+    with top.table("nginx") as s:
+        mode = s.choice("mode", Mode, Mode.MANAGED)
+        binary = s.string("binary", "nginx")
+        listen = s.listen("listen", "127.0.0.1:8080")
+        managed = mode is not Mode.SYSTEM  # an invalid mode was reported; don't pile on
+        defaults = _nginx_files(state_dir, app, managed=managed)
+        admin = s.socket_path("admin_socket", defaults.admin_socket,
+                              created=(defaults.prefix, defaults.prefix.parent))
+        upstream = s.path("upstream_file", defaults.upstream_file,
+                          parent_exists=not managed)
+        if not managed and not s.given("upstream_file"):
+            s.problem("upstream_file", "required in system mode (the file bluegreen owns, "
+                      "included from your site's http block)")
+        test = s.command("test_command", "nginx -t")
+        reload = s.optional_command("reload_command")
+        pid_file = s.path("pid_file", defaults.pid_file)
+        error_log = s.path("error_log", defaults.error_log)
+        reload_timeout = s.duration("reload_timeout", "10s", minimum=0.1)
+        if mode is Mode.MANAGED:
+            _system_only(s, defaults.prefix, pid_file=pid_file, error_log=error_log)
     if (mode is None or binary is None or listen is None or admin is None or upstream is None
             or test is None or pid_file is None):
         return None
@@ -168,14 +159,34 @@ def _nginx(
                        pid_file, error_log, reload_timeout)
 
 
-def _system_only(c: Checker, raw: dict[str, object], prefix: Path,
-                 **checked: Path | None) -> None:
+@dataclass(frozen=True, slots=True)
+class _NginxFiles:
+    """Where nginx's files are unless the config says otherwise."""
+
+    prefix: Path
+    admin_socket: Path
+    upstream_file: str | None  # system mode: no default, the key is required
+    pid_file: str
+    error_log: str
+
+
+def _nginx_files(state_dir: Path | None, app: str, *, managed: bool) -> _NginxFiles:
+    """In the managed nginx's prefix, or where a Debian nginx keeps them in system mode."""
+    prefix = (state_dir or Path("/")) / "nginx"
+    if managed:
+        return _NginxFiles(prefix, prefix / "admin.sock", str(prefix / "conf/upstream.conf"),
+                           str(prefix / "nginx.pid"), str(prefix / "logs/error.log"))
+    return _NginxFiles(prefix, Path(f"/run/bluegreen-{app}.sock"), None, "/run/nginx.pid",
+                       "/var/log/nginx/error.log")
+
+
+def _system_only(s: Section, prefix: Path, **checked: Path | None) -> None:
     """The managed nginx's own files live in its prefix; watching others would mislead us."""
-    for key, value in checked.items():
-        if key in raw and value is not None:
-            c.problem(f"nginx.{key}: only used in system mode; the managed nginx keeps it "
-                      f"in {prefix}")
+    for name, value in checked.items():
+        if s.given(name) and value is not None:
+            s.problem(name, f"only used in system mode; the managed nginx keeps it in {prefix}")
 
 
-def _opt(path: Path | None) -> str | None:
-    return None if path is None else str(path)
+def _drain(top: Section) -> DrainConfig:
+    with top.table("drain") as s:
+        return DrainConfig(timeout=s.duration("timeout", "30s"))

@@ -36,12 +36,12 @@ def problems_of(text: str) -> list[str]:
 
 @pytest.fixture
 def as_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bluegreen_local.config.checker.os.geteuid", lambda: 0)
+    monkeypatch.setattr("bluegreen_local.config.network.os.geteuid", lambda: 0)
 
 
 @pytest.fixture
 def as_user(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bluegreen_local.config.checker.os.geteuid", lambda: 1000)
+    monkeypatch.setattr("bluegreen_local.config.network.os.geteuid", lambda: 1000)
 
 
 BAD_CONFIGS: list[tuple[str, str, str]] = [
@@ -334,7 +334,7 @@ def test_minimal_config_gets_documented_defaults() -> None:
 def test_default_state_dir_without_root(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr("bluegreen_local.config.checker.os.geteuid", lambda: 1000)
+    monkeypatch.setattr("bluegreen_local.config.network.os.geteuid", lambda: 1000)
     # A home as short as a real one: the admin socket under it must fit a unix socket path.
     monkeypatch.setenv("HOME", "/home/deploy")
     assert parse(APP).state_dir == Path("/home/deploy/.local/state/bluegreen/web")
