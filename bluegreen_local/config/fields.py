@@ -20,6 +20,14 @@ VERSION_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 ENV_KEY_RE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 HOST_RE: Final = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})(:[0-9]{1,5})?")
 URL_PATH_RE: Final = re.compile(r"/[\x21-\x7e]*")
+# RFC 9110 tokens, and field values the probe can send as they are: no CR, LF or NUL can end
+# a header line early or add one.
+HEADER_NAME_RE: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+HEADER_VALUE_RE: Final = re.compile(r"[\t\x20-\x7e]*")
+HEADER_MAX: Final = 4096
+# Host has its own key (health.host_header); the others decide how the request is framed.
+PROBE_OWN_HEADERS: Final = frozenset({"host", "content-length", "transfer-encoding",
+                                      "connection"})
 STATUS_CLASS_RE: Final = re.compile(r"([1-5])xx")
 STATUS_RANGE_RE: Final = re.compile(r"([1-5][0-9][0-9])-([1-5][0-9][0-9])")
 DURATION_RE: Final = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")

@@ -13,7 +13,7 @@ from bluegreen_local.config.fields import shown, trust_problem
 from bluegreen_local.config.model import AppConfig, Config, DrainConfig, HealthConfig, NginxConfig
 from bluegreen_local.config.network import listen_clash
 from bluegreen_local.model.errors import ConfigError
-from bluegreen_local.model.types import Mode
+from bluegreen_local.model.types import Mode, RunnerKind
 
 CONFIG_ENV: Final = "BLUEGREEN_CONFIG"
 DEFAULT_CONFIG: Final = "bluegreen.toml"
@@ -111,9 +111,10 @@ def _app(top: Section) -> AppConfig | None:
         env = s.env_table("env")
         ports = s.port_pair("ports", (7001, 7002))
         stop_timeout = s.duration("stop_timeout", "10s")
-    if name is None or command is None or ports is None:
+        runner = s.choice("runner", RunnerKind, RunnerKind.PROCESS)
+    if name is None or command is None or ports is None or runner is None:
         return None
-    return AppConfig(name, command, workdir, env, ports, stop_timeout)
+    return AppConfig(name, command, workdir, env, ports, stop_timeout, runner)
 
 
 def _health(top: Section) -> HealthConfig | None:
@@ -126,9 +127,14 @@ def _health(top: Section) -> HealthConfig | None:
         timeout = s.duration("timeout", "2s", minimum=0.001)
         successes = s.integer("successes", 2, low=1, high=100)
         deadline = s.duration("deadline", "60s", minimum=0.001)
-    if path is None or statuses is None or body is None or host is None:
+        scheme = s.one_of("scheme", ("http", "https"), "http")
+        tls_verify = s.tls_verify("tls_verify")
+        headers = s.headers("headers")
+    if (path is None or statuses is None or body is None or host is None or scheme is None
+            or tls_verify is None):
         return None
-    return HealthConfig(path, statuses, body, host, interval, timeout, successes, deadline)
+    return HealthConfig(path, statuses, body, host, interval, timeout, successes, deadline,
+                        scheme, tls_verify, headers)
 
 
 def _nginx(top: Section, app: str, state_dir: Path | None) -> NginxConfig | None:

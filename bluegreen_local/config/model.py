@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bluegreen_local.model.types import Mode
+from bluegreen_local.model.types import Mode, RunnerKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +16,7 @@ class AppConfig:
     env: tuple[tuple[str, str], ...]
     ports: tuple[int, int]
     stop_timeout: float
+    runner: RunnerKind = RunnerKind.PROCESS
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,10 @@ class HealthConfig:
     timeout: float
     successes: int
     deadline: float
+    scheme: str = "http"
+    # False: no certificate check; a Path: the CA bundle that signs the app's certificate.
+    tls_verify: bool | Path = True
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Value types: nginx modes, slots, deploy phases, releases and slot processes."""
+"""Value types: nginx modes, runner kinds, slots, deploy phases, releases and slot processes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,12 @@ class Mode(StrEnum):
 
     MANAGED = "managed"
     SYSTEM = "system"
+
+
+class RunnerKind(StrEnum):
+    """How the app's versions are run (app.runner)."""
+
+    PROCESS = "process"
 
 
 class Slot(StrEnum):

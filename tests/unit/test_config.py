@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from bluegreen_local import config
 from bluegreen_local.config import Config, loader
 from bluegreen_local.config import fields as validate
 from bluegreen_local.model.errors import ConfigError, ExitCode
-from bluegreen_local.model.types import Mode
+from bluegreen_local.model.types import Mode, RunnerKind
+from bluegreen_local.nginx import templating
 
 CONFIG_PATH = Path("/tmp/x/bluegreen.toml")
 APP = '[app]\nname = "web"\ncommand = "python3 app.py --port {port}"\n'
@@ -240,6 +242,56 @@ BAD_CONFIGS: list[tuple[str, str, str]] = [
      "'\\x1b[2J': unknown key"),
     ("env-key-control-chars", app_with('env = { "A\\nB" = "x" }'),
      "app.env.'A\\nB': not a valid environment variable name"),
+    # -- app.runner, health.scheme, health.tls_verify, health.headers --------------------------
+    ("runner-docker", app_with('runner = "docker"'),
+     "app.runner: must be one of \"process\", got 'docker'"),
+    ("runner-not-string", app_with("runner = 1"), "app.runner: must be a string, got int"),
+    ("scheme-ftp", APP + '[health]\nscheme = "ftp"\n',
+     "health.scheme: must be one of \"http\", \"https\", got 'ftp'"),
+    ("scheme-case", APP + '[health]\nscheme = "HTTPS"\n', "health.scheme: must be one of"),
+    ("tls-verify-number", APP + "[health]\ntls_verify = 1\n",
+     "health.tls_verify: must be true, false or the path of a CA file, got 1"),
+    ("tls-verify-empty", APP + '[health]\ntls_verify = ""\n',
+     "health.tls_verify: must be true, false or the path of a CA file, got ''"),
+    ("tls-verify-missing-file", APP + '[health]\ntls_verify = "/nonexistent-bg-test/ca.pem"\n',
+     "health.tls_verify: /nonexistent-bg-test/ca.pem does not exist; it must name the CA file"),
+    ("tls-verify-relative-missing", APP + '[health]\ntls_verify = "ca.pem"\n',
+     "health.tls_verify: /tmp/x/ca.pem does not exist"),
+    ("tls-verify-directory", APP + '[health]\ntls_verify = "/tmp"\n',
+     "health.tls_verify: /tmp is not a file"),
+    ("headers-not-table", APP + '[health]\nheaders = "X-A: 1"\n',
+     "health.headers: must be a table of strings"),
+    ("header-name-space", APP + '[health]\nheaders = { "X A" = "1" }\n',
+     "health.headers.X A: not a valid header name"),
+    ("header-name-colon", APP + '[health]\nheaders = { "X:A" = "1" }\n',
+     "health.headers.X:A: not a valid header name"),
+    ("header-name-crlf", APP + '[health]\nheaders = { "X\\r\\nA" = "1" }\n',
+     "health.headers.'X\\r\\nA': not a valid header name"),
+    ("header-name-empty", APP + '[health]\nheaders = { "" = "1" }\n',
+     "health.headers.: not a valid header name"),
+    ("header-host", APP + '[health]\nheaders = { Host = "a.com" }\n',
+     "health.headers.Host: set the Host header with health.host_header"),
+    ("header-content-length", APP + '[health]\nheaders = { Content-Length = "5" }\n',
+     "health.headers.Content-Length: not allowed: the probe sets how its request is framed"),
+    ("header-transfer-encoding", APP + '[health]\nheaders = { transfer-encoding = "chunked" }\n',
+     "health.headers.transfer-encoding: not allowed"),
+    ("header-connection", APP + '[health]\nheaders = { CONNECTION = "keep-alive" }\n',
+     "health.headers.CONNECTION: not allowed"),
+    ("header-value-crlf", APP + '[health]\nheaders = { X-A = "1\\r\\nX-B: 2" }\n',
+     "health.headers.X-A: must be printable ASCII without line breaks or NUL bytes, "
+     "got '1\\r\\nX-B: 2'"),
+    ("header-value-lf", APP + '[health]\nheaders = { X-A = "1\\n" }\n',
+     "health.headers.X-A: must be printable ASCII"),
+    ("header-value-nul", APP + '[health]\nheaders = { X-A = "a\\u0000b" }\n',
+     "health.headers.X-A: must be printable ASCII"),
+    ("header-value-escape", APP + '[health]\nheaders = { X-A = "\\u001b[2J" }\n',
+     "health.headers.X-A: must be printable ASCII"),
+    ("header-value-int", APP + "[health]\nheaders = { X-A = 1 }\n",
+     "health.headers.X-A: must be a string, got int"),
+    ("header-value-too-long", APP + f'[health]\nheaders = {{ X-A = "{"a" * 4097}" }}\n',
+     "health.headers.X-A: must be at most 4096 bytes, got 4097"),
+    ("header-twice", APP + '[health]\nheaders = { X-A = "1", x-a = "2" }\n',
+     "health.headers.x-a: the same header as X-A (names ignore case)"),
 ]
 
 
@@ -674,3 +726,101 @@ def test_a_config_path_with_control_characters_is_shown_escaped(tmp_path: Path) 
         config.load(tmp_path / "\x1b[2J.toml")
     assert str(caught.value).startswith(f"'{tmp_path}/\\x1b[2J.toml': config file not found")
     assert "\x1b" not in str(caught.value)
+
+
+# -- app.runner and the probe's scheme, certificate check and headers ----------------------------
+
+
+def test_new_keys_have_their_defaults() -> None:
+    cfg = parse(APP)
+    assert cfg.app.runner is RunnerKind.PROCESS
+    assert cfg.health.scheme == "http"
+    assert cfg.health.tls_verify is True
+    assert cfg.health.headers == ()
+
+
+def test_runner_process_is_read() -> None:
+    assert parse(app_with('runner = "process"')).app.runner is RunnerKind.PROCESS
+
+
+def test_bad_runner_is_one_problem() -> None:
+    assert problems_of(app_with('runner = "docker"')) == [
+        "app.runner: must be one of \"process\", got 'docker'"]
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_scheme_is_read(scheme: str) -> None:
+    assert parse(APP + f'[health]\nscheme = "{scheme}"\n').health.scheme == scheme
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_tls_verify_flag(value: bool) -> None:
+    text = APP + f"[health]\nscheme = \"https\"\ntls_verify = {str(value).lower()}\n"
+    assert parse(text).health.tls_verify is value
+
+
+def test_tls_verify_ca_file_resolves_against_the_config_folder(tmp_path: Path) -> None:
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs/ca.pem").write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    text = APP + '[health]\nscheme = "https"\ntls_verify = "certs/ca.pem"\n'
+    cfg = config.parse(text, tmp_path / "bluegreen.toml")
+    assert cfg.health.tls_verify == tmp_path / "certs/ca.pem"
+
+
+def test_tls_verify_absolute_ca_file(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("", encoding="utf-8")
+    assert parse(APP + f'[health]\ntls_verify = "{ca}"\n').health.tls_verify == ca
+
+
+def test_headers_are_read_in_order() -> None:
+    text = APP + ('[health]\nheaders = { X-Probe = "bluegreen", Authorization = "Bearer a.b~c", '
+                  '"x!#$%&\'*+.^_`|~9" = "", X-Tab = "a\\tb" }\n')
+    assert parse(text).health.headers == (
+        ("X-Probe", "bluegreen"), ("Authorization", "Bearer a.b~c"),
+        ("x!#$%&'*+.^_`|~9", ""), ("X-Tab", "a\tb"))
+
+
+def test_headers_as_a_table() -> None:
+    text = APP + '[health.headers]\nX-A = "1"\nUser-Agent = "probe"\n'
+    assert parse(text).health.headers == (("X-A", "1"), ("User-Agent", "probe"))
+
+
+def test_header_value_of_4_kib_is_accepted() -> None:
+    text = APP + f'[health]\nheaders = {{ X-A = "{"a" * 4096}" }}\n'
+    assert parse(text).health.headers == (("X-A", "a" * 4096),)
+
+
+@pytest.mark.parametrize("name", ["host", "HOST", "Content-length", "Transfer-Encoding",
+                                  "connection"])
+def test_headers_the_probe_sets_itself_are_refused_in_any_case(name: str) -> None:
+    (problem,) = problems_of(APP + f'[health]\nheaders = {{ {name} = "x" }}\n')
+    assert problem.startswith(f"health.headers.{name}: ")
+
+
+def test_every_bad_header_is_reported() -> None:
+    text = APP + '[health]\nheaders = { "X A" = "1", Host = "h", X-B = "2\\n", X-C = "ok" }\n'
+    assert [p.split(":")[0] for p in problems_of(text)] == [
+        "health.headers.X A", "health.headers.Host", "health.headers.X-B"]
+
+
+def test_unknown_health_key_lists_the_new_keys() -> None:
+    assert problems_of(APP + "[health]\nurl = '/'\n") == [
+        "health.url: unknown key (allowed: deadline, expect_body, expect_status, headers, "
+        "host_header, interval, path, scheme, successes, timeout, tls_verify)"]
+
+
+def test_unknown_app_key_lists_runner() -> None:
+    (problem,) = problems_of(app_with("image = 1"))
+    assert problem == ("app.image: unknown key (allowed: command, env, name, ports, runner, "
+                       "stop_timeout, workdir)")
+
+
+def test_the_init_template_documents_the_new_keys_with_valid_values() -> None:
+    text = templating.render("bluegreen.toml.j2", name="shop")
+    uncommented = re.sub(r"^# (runner|scheme|headers) =", r"\1 =", text, flags=re.MULTILINE)
+    cfg = parse(uncommented)
+    assert cfg.app.runner is RunnerKind.PROCESS
+    assert cfg.health.scheme == "https"
+    assert cfg.health.headers == (("Authorization", "Bearer 123"),)
+    assert "# tls_verify = " in text
