@@ -1,7 +1,9 @@
 """The base of a section reader: one TOML table, the keys read from it, the problems found.
 
 A key is declared by reading it, so the list of allowed keys cannot drift from the code that
-reads them: whatever was not read when the section closes is reported as unknown.
+reads them: whatever was not read when the section closes is reported as unknown. So every
+getter runs whatever the other values are (no getter behind an `if`): a key read only
+sometimes would be refused as unknown the other times.
 """
 
 from __future__ import annotations
