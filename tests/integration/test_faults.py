@@ -177,7 +177,7 @@ def test_long_request_at_drain_timeout_still_completes(project: Project) -> None
     assert result["drain_timed_out"] is True
     assert slow == [(200, "slow 3s from v1\n")]
     history = json.loads(project.cli("history", "--json", "-n", "1").stdout)
-    assert history[0]["outcome"] == "ok"
+    assert history["events"][0]["outcome"] == "ok"
 
 
 @pytest.mark.slow
