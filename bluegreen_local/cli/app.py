@@ -1,37 +1,44 @@
-"""The typer app: parse, call one use case, render (rich on a terminal, or --json)."""
+"""The typer app: each command parses, calls one use case, renders (text, or --json)."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bluegreen_local import __version__
+from bluegreen_local.cli import documents as doc
+from bluegreen_local.cli.common import (
+    Commands,
+    ConfigOpt,
+    JsonOpt,
+    PhaseClock,
+    WaitLockOpt,
+    cli_errors,
+    duration,
+    emit,
+    load,
+    reporter,
+)
 from bluegreen_local.cli.render import (
-    err,
     out,
     render_check,
     render_deploy,
     render_down,
     render_history,
+    render_init,
+    render_recover,
     render_status,
 )
-from bluegreen_local.model.errors import BlueGreenError, ExitCode
+from bluegreen_local.model.errors import ExitCode
 
 if TYPE_CHECKING:
-    from bluegreen_local.config import Config
-    from bluegreen_local.engine.deployment import Reporter
     from bluegreen_local.model.results import DeployResult
-    from bluegreen_local.model.types import Phase
 
 app = typer.Typer(
     name="bluegreen",
+    cls=Commands,
     help="Zero-downtime blue-green deploys on one server behind nginx.\n\n"
          "The app runs in two slots (blue and green, one port each). `deploy` starts the new "
          "version on the idle slot, waits until it is healthy, points nginx at it, drains the "
@@ -41,29 +48,6 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-
-app = typer.Typer(
-    name="bluegreen",
-    help="Zero-downtime blue-green deploys on one server behind nginx.\n\n"
-         "The app runs in two slots (blue and green, one port each). `deploy` starts the new "
-         "version on the idle slot, waits until it is healthy, points nginx at it, drains the "
-         "old slot and stops it. A version that fails its health check never gets traffic.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-ConfigOpt = Annotated[Path | None, typer.Option(
-    "-c", "--config", help="Config file [default: $BLUEGREEN_CONFIG, else ./bluegreen.toml].",
-    show_default=False)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document instead of text.")]
-WaitLockOpt = Annotated[str, typer.Option(
-    "--wait-lock", help="Wait up to this long (e.g. 60s) for another command's lock.",
-    metavar="DURATION")]
 
 
 def main() -> None:
@@ -75,87 +59,8 @@ def main() -> None:
         sys.exit(int(ExitCode.INTERRUPTED))
 
 
-# -- error handling and rendering -------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def cli_errors(json_out: bool = False) -> Iterator[None]:
-    """The one place that turns our errors into messages and exit codes."""
-    try:
-        yield
-    except BlueGreenError as exc:
-        _fail(str(exc), exc.exit_code, json_out)
-    except KeyboardInterrupt:
-        _fail("interrupted", ExitCode.INTERRUPTED, json_out)
-
-
-def _fail(message: str, code: ExitCode, json_out: bool) -> NoReturn:
-    if json_out:
-        print(json.dumps({"ok": False, "error": message, "exit_code": int(code)}))
-    # Messages carry app output and paths; print them literally, never as rich markup.
-    err().print("error: ", style="bold red", end="")
-    err().print(message, markup=False, soft_wrap=True)
-    raise typer.Exit(int(code))
-
-
-def _dump(value: object) -> None:
-    from bluegreen_local.cli.documents import document
-
-    print(document(value))
-
-
-def _progress(phase: Phase, seconds: float, detail: str) -> None:
-    err().print(f"[green]✓[/] {phase.value:<9} {seconds * 1000:8.0f} ms  ", end="")
-    err().print(detail, markup=False, soft_wrap=True)
-
-
-def _duration(text: str) -> float:
-    from bluegreen_local.config.fields import parse_duration
-
-    seconds = parse_duration(text)
-    if seconds is None or seconds < 0:
-        raise typer.BadParameter(f"{text!r} is not a duration like 30s or 2m")
-    return seconds
-
-
-def _load(path: Path | None) -> Config:
-    from bluegreen_local import config
-
-    return config.load(path)
-
-
-class PhaseClock:
-    """A reporter that notes the wall-clock time each phase ended, for the --json answer.
-
-    `ended_at` lets a caller line a deploy up with its own logs and load graphs (the bench
-    measures readiness lag and switch windows with it).
-    """
-
-    def __init__(self, inner: Reporter) -> None:
-        self.inner = inner
-        self.ended_at: dict[str, float] = {}
-
-    def __call__(self, phase: Phase, seconds: float, detail: str) -> None:
-        self.ended_at[phase.value] = round(time.time(), 6)
-        self.inner(phase, seconds, detail)
-
-
-def _reporter(json_out: bool) -> PhaseClock:
-    from bluegreen_local.engine.deployment import quiet
-
-    return PhaseClock(quiet if json_out else _progress)
-
-
-def _answer(result: DeployResult, json_out: bool, clock: PhaseClock) -> None:
-    if json_out:
-        import dataclasses
-
-        print(json.dumps({**dataclasses.asdict(result), "ended_at": clock.ended_at}, indent=2))
-    else:
-        render_deploy(result)
-
-
-# -- commands ---------------------------------------------------------------------------------
+def _moved(result: DeployResult, json_out: bool, clock: PhaseClock) -> None:
+    emit(doc.deploy_document(result, clock.ended_at)) if json_out else render_deploy(result)
 
 
 @app.callback(invoke_without_command=True)
@@ -172,6 +77,9 @@ def _root(
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
+# -- commands that move traffic ---------------------------------------------------------------
+
+
 @app.command("deploy")
 def deploy_cmd(
     version: Annotated[str, typer.Argument(help="Version to deploy (A-Z a-z 0-9 . _ + -).")],
@@ -184,15 +92,16 @@ def deploy_cmd(
     """Start VERSION on the idle slot and move traffic to it once healthy.
 
     A no-op (exit 0, changed: false) when VERSION is already live and healthy.
-    Exit codes: 3 config, 4 health gate failed, 5 nginx refused, 6 locked, 7 port taken.
+    Exit codes: 2 usage, 3 config, 4 did not start or health gate failed, 5 nginx refused,
+    6 locked, 7 port taken, 10 environment (disk full, state directory unusable).
     """
     from bluegreen_local.usecases import deploy
 
-    clock = _reporter(json_out)
+    clock, wait = reporter(json_out), duration(wait_lock)
     with cli_errors(json_out):
-        result = deploy.deploy(_load(config_path), version, force=force,
-                               wait_lock=_duration(wait_lock), report=clock)
-    _answer(result, json_out, clock)
+        result = deploy.deploy(load(config_path), version, force=force, wait_lock=wait,
+                               report=clock)
+    _moved(result, json_out, clock)
 
 
 @app.command()
@@ -201,11 +110,10 @@ def rollback(config_path: ConfigOpt = None, json_out: JsonOpt = False,
     """Go back to the previous version (a flip if its slot still runs, else a full deploy)."""
     from bluegreen_local.usecases import deploy
 
-    clock = _reporter(json_out)
+    clock, wait = reporter(json_out), duration(wait_lock)
     with cli_errors(json_out):
-        result = deploy.rollback(_load(config_path), wait_lock=_duration(wait_lock),
-                                 report=clock)
-    _answer(result, json_out, clock)
+        result = deploy.rollback(load(config_path), wait_lock=wait, report=clock)
+    _moved(result, json_out, clock)
 
 
 @app.command()
@@ -217,10 +125,10 @@ def up(config_path: ConfigOpt = None, json_out: JsonOpt = False,
     """
     from bluegreen_local.usecases import deploy
 
-    clock = _reporter(json_out)
+    clock, wait = reporter(json_out), duration(wait_lock)
     with cli_errors(json_out):
-        result = deploy.up(_load(config_path), wait_lock=_duration(wait_lock), report=clock)
-    _answer(result, json_out, clock)
+        result = deploy.up(load(config_path), wait_lock=wait, report=clock)
+    _moved(result, json_out, clock)
 
 
 @app.command()
@@ -229,18 +137,16 @@ def recover(config_path: ConfigOpt = None, json_out: JsonOpt = False,
     """Finish or undo what an interrupted command left behind (deploy does this first too)."""
     from bluegreen_local.usecases import deploy
 
+    wait = duration(wait_lock)
     with cli_errors(json_out):
-        result = deploy.recover_now(_load(config_path), wait_lock=_duration(wait_lock))
+        result = deploy.recover_now(load(config_path), wait_lock=wait)
     if json_out:
-        from bluegreen_local.cli.documents import plain
-
-        _dump({"ok": True, "changed": bool(result.actions), "actions": list(result.actions),
-               "live": plain(result.state.live)})
-    elif result.actions:
-        for action in result.actions:
-            out().print(f"recovered: {action}", markup=False)
+        emit(doc.recover_document(result.actions, result.state.live))
     else:
-        out().print("nothing to recover: state, nginx and the slots agree", markup=False)
+        render_recover(result.actions)
+
+
+# -- commands that look -----------------------------------------------------------------------
 
 
 @app.command()
@@ -249,8 +155,8 @@ def status(config_path: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     from bluegreen_local.usecases import status as ops
 
     with cli_errors(json_out):
-        result = ops.status(_load(config_path))
-    _dump(result) if json_out else render_status(result)
+        result = ops.status(load(config_path))
+    emit(doc.status_document(result)) if json_out else render_status(result)
 
 
 @app.command()
@@ -263,8 +169,26 @@ def history(
     from bluegreen_local.usecases import manage as ops
 
     with cli_errors(json_out):
-        events = ops.history(_load(config_path), limit)
-    _dump(events) if json_out else render_history(events)
+        events = ops.history(load(config_path), limit)
+    emit(doc.history_document(events)) if json_out else render_history(events)
+
+
+@app.command()
+def check(config_path: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """Validate the config, the nginx setup and the ports without changing anything.
+
+    Exit 3 when anything failed; the report (or its --json document) says what.
+    """
+    from bluegreen_local.usecases import manage as ops
+
+    with cli_errors(json_out):
+        result = ops.check(load(config_path))
+    emit(doc.check_document(result)) if json_out else render_check(result)
+    if not result.ok:
+        raise typer.Exit(int(ExitCode.CONFIG))
+
+
+# -- set-up and tidy-up -----------------------------------------------------------------------
 
 
 @app.command()
@@ -273,33 +197,27 @@ def down(config_path: ConfigOpt = None, json_out: JsonOpt = False,
     """Stop both slots and, in managed mode, the private nginx."""
     from bluegreen_local.usecases import manage as ops
 
+    wait = duration(wait_lock)
     with cli_errors(json_out):
-        result = ops.down(_load(config_path), wait_lock=_duration(wait_lock))
-    _dump(result) if json_out else render_down(result)
-
-
-@app.command()
-def check(config_path: ConfigOpt = None, json_out: JsonOpt = False) -> None:
-    """Validate the config, the nginx setup and the ports without changing anything."""
-    from bluegreen_local.usecases import manage as ops
-
-    with cli_errors(json_out):
-        result = ops.check(_load(config_path))
-    _dump(result) if json_out else render_check(result)
-    if not result.ok:
-        raise typer.Exit(int(ExitCode.CONFIG))
+        result = ops.down(load(config_path), wait_lock=wait)
+    emit(doc.down_document(result)) if json_out else render_down(result)
 
 
 @app.command()
 def init(
     config_path: ConfigOpt = None,
+    json_out: JsonOpt = False,
     name: Annotated[str, typer.Option("--name", help="The app's name.")] = "myapp",
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
-    """Write a commented starter bluegreen.toml."""
+    """Write a commented starter bluegreen.toml where the other commands look for it.
+
+    The file is -c PATH, else $BLUEGREEN_CONFIG, else ./bluegreen.toml. An existing file is
+    left alone (exit 2) unless --force.
+    """
     from bluegreen_local import config
     from bluegreen_local.usecases import manage
 
-    with cli_errors():
+    with cli_errors(json_out):
         path = manage.init(config.resolve_path(config_path), name, force=force)
-    out().print(f"wrote {path}; edit it, then run `bluegreen check`", markup=False)
+    emit(doc.init_document(path, name)) if json_out else render_init(path)

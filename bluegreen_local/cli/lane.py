@@ -5,7 +5,7 @@ every app on a host. Loading typer and building its command tree cost 30-60 ms o
 on the bench machine, more than the status itself. So exactly that command line, `status
 --json` with at most one config option, runs the same use case and the same JSON rendering
 without typer. Any other command line, and any error in the lane, goes to the full CLI
-(cli.py), which parses, runs and renders as usual; status changes nothing, so running it there
+(cli/app.py), which parses, runs and renders as usual; status changes nothing, so running it there
 again is safe.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bluegreen_local.model.errors import BlueGreenError, ExitCode
+from bluegreen_local.model.errors import BlueGreenError, ExitCode, Interrupted
 
 
 def main() -> None:
@@ -24,7 +24,7 @@ def main() -> None:
         if fast is not None and _status_json(fast[0]):
             return
     except KeyboardInterrupt:
-        sys.exit(int(ExitCode.INTERRUPTED))
+        _interrupted()
     from bluegreen_local.cli.app import main as full
 
     full()
@@ -54,12 +54,21 @@ def status_json_config(args: list[str]) -> tuple[Path | None] | None:
 def _status_json(path: Path | None) -> bool:
     """Print the status document; False, with nothing printed, if the full CLI must answer."""
     from bluegreen_local import config
-    from bluegreen_local.cli.documents import document
+    from bluegreen_local.cli.documents import dump, status_document
     from bluegreen_local.usecases import status as ops
 
     try:
         result = ops.status(config.load(path))
     except BlueGreenError:
         return False  # the full CLI reports it, with its exit code
-    print(document(result))
+    print(dump(status_document(result)))
     return True
+
+
+def _interrupted() -> None:
+    """What the full CLI answers to Ctrl-C under --json, without loading it."""
+    from bluegreen_local.cli.documents import dump, error_document
+
+    print(dump(error_document(Interrupted("interrupted"))))
+    sys.stderr.write("error: interrupted\n")
+    sys.exit(int(ExitCode.INTERRUPTED))

@@ -6,6 +6,8 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console
 
     from bluegreen_local.model.results import (
@@ -15,6 +17,8 @@ if TYPE_CHECKING:
         HistoryEvent,
         StatusResult,
     )
+    from bluegreen_local.model.types import Phase
+
 
 @cache
 def out() -> Console:
@@ -30,9 +34,18 @@ def err() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-
-
 # -- renderers --------------------------------------------------------------------------------
+
+
+def render_error(message: str) -> None:
+    # Messages carry app output and paths; print them literally, never as rich markup.
+    err().print("error: ", style="bold red", end="")
+    err().print(message, markup=False, soft_wrap=True)
+
+
+def render_progress(phase: Phase, seconds: float, detail: str) -> None:
+    err().print(f"[green]✓[/] {phase.value:<9} {seconds * 1000:8.0f} ms  ", end="")
+    err().print(detail, markup=False, soft_wrap=True)
 
 
 def render_deploy(result: DeployResult) -> None:
@@ -106,3 +119,14 @@ def render_check(result: CheckResult) -> None:
     if result.snippet:
         out().print("\nAdd to your nginx site:\n", markup=False)
         out().print(result.snippet, markup=False)
+
+
+def render_recover(actions: tuple[str, ...]) -> None:
+    if not actions:
+        out().print("nothing to recover: state, nginx and the slots agree", markup=False)
+    for action in actions:
+        out().print(f"recovered: {action}", markup=False)
+
+
+def render_init(path: Path) -> None:
+    out().print(f"wrote {path}; edit it, then run `bluegreen check`", markup=False)

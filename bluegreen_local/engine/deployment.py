@@ -315,7 +315,7 @@ class Deployment:
     def _result(self, release: Release, previous: Release | None, *, changed: bool,
                 drained: bool = True, message: str = "") -> DeployResult:
         return DeployResult(
-            ok=True, changed=changed, app=self.config.app.name, version=release.version,
+            changed=changed, app=self.config.app.name, version=release.version,
             slot=release.slot, port=release.port, previous=previous,
             timings=self.clock.timings(), action=self.action, drain_timed_out=not drained,
             message=message or f"{release.version} is live on {release.slot} "

@@ -23,7 +23,6 @@ class Timings:
 class DeployResult:
     """What a deploy or rollback did."""
 
-    ok: bool
     changed: bool
     app: str
     version: str

@@ -50,9 +50,9 @@ def _acquire(fd: int, path: Path, wait: float) -> None:
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 raise LockedError(
-                    f"another bluegreen command holds the lock {path} ({_holder(path)}). "
-                    "Nothing was changed. Wait for it to finish, then run again."
-                ) from None
+                    failed=f"another bluegreen command holds the lock {path} ({_holder(path)}).",
+                    unchanged="Nothing was changed.",
+                    next_step="Wait for it to finish, then run again.") from None
             time.sleep(0.05)
 
 

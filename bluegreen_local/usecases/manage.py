@@ -17,16 +17,12 @@ from bluegreen_local.runners.base import Runner
 from bluegreen_local.util import net
 from bluegreen_local.util.clock import now_iso
 
-# -- status -----------------------------------------------------------------------------------
-
-
-
 # -- history ----------------------------------------------------------------------------------
 
 
 def history(config: Config, limit: int) -> list[HistoryEvent]:
     if limit < 1:
-        raise UsageError("-n must be 1 or more")
+        raise UsageError(failed="-n must be 1 or more")
     return store.read_history(config.state_dir, limit)
 
 
@@ -123,9 +119,12 @@ def _trial_config(config: Config, tmp: Path) -> Config:
 def init(path: Path, name: str, *, force: bool = False) -> Path:
     """Write a commented starter config; refuse to overwrite unless forced."""
     if not APP_NAME_RE.fullmatch(name):
-        raise UsageError(f"invalid app name {name!r}: use a-z 0-9 _ -, starting with a letter "
-                         "or digit")
+        rule = "use a-z 0-9 _ -, starting with a letter or digit"
+        raise UsageError(f"invalid app name {name!r}: {rule}", failed=f"invalid app name {name!r}",
+                         unchanged="nothing was written", next_step=rule)
     if path.exists() and not force:
-        raise UsageError(f"{path} already exists; nothing was written (use --force to replace)")
+        raise UsageError(f"{path} already exists; nothing was written (use --force to replace)",
+                         failed=f"{path} already exists", unchanged="nothing was written",
+                         next_step="use --force to replace it")
     store.atomic_write(path, templating.render("bluegreen.toml.j2", name=name), mode=0o644)
     return path

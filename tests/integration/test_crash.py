@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import random
 import signal
@@ -59,10 +58,11 @@ def _our_processes(project: Project) -> set[int]:
 def _status(project: Project) -> dict[str, object]:
     """`status --json`, in-process (the same use case and serialisation, without a CLI start)."""
     from bluegreen_local import config
+    from bluegreen_local.cli.documents import dump, status_document
     from bluegreen_local.usecases import status as ops
 
     result = ops.status(config.load(project.config))
-    data: dict[str, object] = json.loads(json.dumps(dataclasses.asdict(result)))
+    data: dict[str, object] = json.loads(dump(status_document(result)))
     return data
 
 
@@ -174,7 +174,7 @@ def test_up_after_a_simulated_reboot(project: Project) -> None:
     assert project.serve() == (200, "hello from v2\n")
     _assert_coherent(project)
     history = json.loads(project.cli("history", "--json", "-n", "1").stdout)
-    assert history[0]["action"] == "up"
+    assert history["events"][0]["action"] == "up"
 
 
 def test_up_with_nothing_deployed_says_so(project: Project) -> None:

@@ -63,9 +63,9 @@ def test_rollback_returns_to_previous_version(project: Project) -> None:
     assert result["version"] == "v1" and result["action"] == "rollback"
     assert result["slot"] == "blue"
     assert project.serve() == (200, "hello from v1\n")
-    history = project.cli_json("history", "-n", "1")
-    assert isinstance(history, list)
-    assert history[0]["action"] == "rollback" and history[0]["version"] == "v1"
+    events = project.cli_json("history", "-n", "1")["events"]
+    assert isinstance(events, list)
+    assert events[0]["action"] == "rollback" and events[0]["version"] == "v1"
 
 
 def test_rollback_without_previous_fails_cleanly(project: Project) -> None:
@@ -229,7 +229,7 @@ def test_history_records_every_outcome(project: Project) -> None:
     project.write_config(app_args="--exit-at-start 1")
     assert project.cli("deploy", "v2").returncode == 4
     done = project.cli("history", "--json")
-    events = json.loads(done.stdout)
+    events = json.loads(done.stdout)["events"]
     assert [(e["action"], e["outcome"], e["version"]) for e in events] == [
         ("deploy", "failed", "v2"), ("deploy", "ok", "v1")]
     assert all(e["user"] for e in events)

@@ -61,3 +61,22 @@ def test_the_lane_and_the_full_cli_print_the_same_document(tmp_path: Path) -> No
     assert fast.returncode == full.returncode == 0, fast.stderr + full.stderr
     assert fast.stdout == full.stdout
     assert json.loads(fast.stdout)["app"] == "web"
+
+
+LANE_IMPORTS = """import sys
+sys.argv = ["bluegreen", "status", "--json", "-c", sys.argv[1]]
+from bluegreen_local.cli.lane import main
+main()
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("typer", "rich", "click"))
+print("loaded:", loaded, file=sys.stderr)
+"""
+
+
+def test_the_lane_answers_without_typer_or_rich(tmp_path: Path) -> None:
+    config = tmp_path / "bluegreen.toml"
+    config.write_text(f'state_dir = "{tmp_path}/st"\n[app]\nname = "web"\n'
+                      'command = "app --port {port}"\n')
+    done = subprocess.run([sys.executable, "-c", LANE_IMPORTS, str(config)], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=60, check=True)
+    assert json.loads(done.stdout)["schema"] == 1
+    assert "loaded: []" in done.stderr, done.stderr

@@ -16,13 +16,18 @@ from bluegreen_local.config import fields as validate
 from bluegreen_local.model import errors
 from bluegreen_local.model.errors import (
     BlueGreenError,
+    CommandError,
     ConfigError,
+    EnvironmentFault,
     ExitCode,
     HealthCheckError,
     Interrupted,
     LockedError,
     NginxError,
     PortConflictError,
+    ReloadUndoFailed,
+    RunnerError,
+    StateError,
     UsageError,
 )
 from bluegreen_local.nginx import templating
@@ -38,12 +43,23 @@ def invoke(*args: str) -> Result:
 
 
 @pytest.mark.parametrize(
-    ("error", "code"),
-    [(UsageError, 2), (ConfigError, 3), (HealthCheckError, 4), (NginxError, 5), (LockedError, 6),
-     (PortConflictError, 7), (Interrupted, 130), (BlueGreenError, 1)],
+    ("error", "code", "kind"),
+    [(UsageError, 2, "usage"), (ConfigError, 3, "config"), (HealthCheckError, 4, "health"),
+     (RunnerError, 4, "start"), (NginxError, 5, "nginx"), (ReloadUndoFailed, 5, "nginx"),
+     (LockedError, 6, "lock"), (PortConflictError, 7, "port"),
+     (EnvironmentFault, 10, "environment"), (StateError, 10, "environment"),
+     (Interrupted, 130, "interrupted"), (CommandError, 1, "command"), (BlueGreenError, 1, "bug")],
 )
-def test_exit_codes(error: type[BlueGreenError], code: int) -> None:
-    assert int(error.exit_code) == code
+def test_exit_codes_and_kinds(error: type[BlueGreenError], code: int, kind: str) -> None:
+    assert (int(error.exit_code), error.kind) == (code, kind)
+
+
+def test_the_exit_code_table() -> None:
+    # README, "Exit codes"; 8 and 9 are reserved for switch-back and capacity.
+    assert {c.name: int(c) for c in ExitCode} == {
+        "OK": 0, "UNEXPECTED": 1, "USAGE": 2, "CONFIG": 3, "HEALTH": 4, "NGINX": 5,
+        "LOCKED": 6, "PORT_CONFLICT": 7, "SWITCHED_BACK": 8, "CAPACITY": 9, "ENVIRONMENT": 10,
+        "INTERRUPTED": 130}
 
 
 def test_every_error_has_an_exit_code_and_a_docstring() -> None:
@@ -53,6 +69,7 @@ def test_every_error_has_an_exit_code_and_a_docstring() -> None:
     for error in subclasses:
         assert isinstance(error.exit_code, ExitCode), error
         assert error.__doc__, error
+        assert error.kind.isalpha() and error.kind.islower(), error
 
 
 def test_config_error_lists_its_problems() -> None:
@@ -129,17 +146,21 @@ def test_json_failure_is_a_json_object(args: tuple[str, ...], code: int) -> None
     result = invoke(*args, "--json")
     assert result.exit_code == code
     document = json.loads(result.stdout)
-    assert document["ok"] is False
-    assert document["exit_code"] == code
+    assert document["schema"] == 1 and document["ok"] is False
+    assert (document["exit_code"], document["kind"]) == (code, "config")
     assert "config file not found" in document["error"]
+    assert "config file not found" in document["failed"]
+    assert document["unchanged"] == "Nothing was changed."
 
 
 def test_json_usage_failure(config_file: Path) -> None:
     result = invoke("deploy", "$(id)", "--json", "-c", str(config_file))
     assert result.exit_code == 2
     document = json.loads(result.stdout)
-    assert document == {"ok": False, "exit_code": 2, "error": document["error"]}
+    assert document == {"schema": 1, "ok": False, "error": document["error"], "exit_code": 2,
+                        "kind": "usage", "failed": None, "unchanged": None, "next": None}
     assert document["error"].startswith("invalid version '$(id)'")
+    assert document["error"] in result.stderr, "the same words for people on stderr"
 
 
 def test_history_rejects_a_zero_limit(config_file: Path) -> None:

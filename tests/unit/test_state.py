@@ -121,7 +121,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         state.load(tmp_path)
     assert "newer" in str(caught.value)
     assert "Upgrade bluegreen-local" in str(caught.value)
-    assert caught.value.exit_code == ExitCode.UNEXPECTED
+    assert caught.value.exit_code == ExitCode.ENVIRONMENT  # not a bug: exit 10
 
 
 def test_missing_schema_is_not_called_newer(tmp_path: Path) -> None:
