@@ -26,6 +26,7 @@ class Placed:
     """A window request with what the report needs to attribute it."""
 
     record: Record
+    deploy: int  # its deploy's place in the run (0-based)
     phase: str
     since: float  # seconds from the start of its phase to its sending (0 if sent before)
     old_port: bool | None  # None: the contender does not change the upstream port
@@ -42,11 +43,11 @@ def phase_of(deploy: Deploy, when: float) -> tuple[str, float]:
     return (deploy.phases[-1][0] if deploy.phases else "window"), began
 
 
-def place(deploy: Deploy, record: Record) -> Placed:
+def place(deploy: Deploy, record: Record, index: int = 0) -> Placed:
     old, new = deploy.ports
     old_port = None if old == new or not record.upstream else record.upstream == old
     phase, began = phase_of(deploy, max(record.sent, deploy.window[0]))
-    return Placed(record, phase, max(0.0, record.sent - began), old_port,
+    return Placed(record, index, phase, max(0.0, record.sent - began), old_port,
                   record.worker in deploy.old_workers)
 
 
@@ -54,10 +55,10 @@ def placed(mode: ModeResult) -> list[Placed]:
     """The answered requests overlapping each deploy's window (records are sorted by sent)."""
     sent = [r.sent for r in mode.records]
     found = []
-    for deploy in mode.deploys:
+    for index, deploy in enumerate(mode.deploys):
         start, end = deploy.window
         lo, hi = bisect.bisect_left(sent, start - TIMEOUT), bisect.bisect_right(sent, end)
-        found += [place(deploy, r) for r in mode.records[lo:hi]
+        found += [place(deploy, r, index) for r in mode.records[lo:hi]
                   if not math.isnan(r.latency) and r.end >= start]
     return found
 
@@ -113,10 +114,17 @@ def rows(modes: Sequence[ModeResult]) -> tuple[list[list[str]], list[list[str]]]
             slow_here = [p for p in slow if p.phase == phase]
             every.append([*head, _ms(lasted, 50), _share(here, items), *_latency(here),
                           _share(slow_here, slow), *_origin(here)])
-            slowest.append([*head, str(len(slow_here)), _latency(slow_here)[0],
+            slowest.append([*head, str(len(slow_here)), _deploys(slow_here, mode),
+                            _latency(slow_here)[0],
                             _ms([p.since for p in slow_here], 50), _app_share(slow_here),
                             *_origin(slow_here)])
     return every, slowest
+
+
+def _deploys(items: Sequence[Placed], mode: ModeResult) -> str:
+    """In how many of the deploys the items are: a few means stalls, not a cost every deploy
+    pays."""
+    return f"{len({p.deploy for p in items})} of {len(mode.deploys)}"
 
 
 def _share(part: Sequence[Placed], whole: Sequence[Placed]) -> str:
@@ -131,6 +139,6 @@ def _latency(items: Sequence[Placed]) -> tuple[str, str]:
 HEADERS: Final = (
     ["contender", "client", "phase", "lasts, median ms", "share of window requests", "p50 ms",
      "p99 ms", "share of the slowest 1%", *ORIGIN],
-    ["contender", "client", "phase", "slow requests", "their p50 ms",
+    ["contender", "client", "phase", "slow requests", "in deploys", "their p50 ms",
      "sent, ms into the phase (median)", "time in the app", *ORIGIN],
 )

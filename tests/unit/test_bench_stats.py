@@ -120,6 +120,6 @@ def test_a_window_request_is_placed_in_the_phase_it_was_sent_in() -> None:
     early = place(deploy, Record(0.9, 0.2, 200, 7001, 1, 10, 1))
     assert (early.phase, early.since, early.old_port, early.old_worker) == (
         "switch", 0.0, True, True)
-    late = place(deploy, Record(1.55, 0.01, 200, 7002, 1, 11, 3))
-    assert (late.phase, late.old_port, late.old_worker) == ("stop", False, False)
+    late = place(deploy, Record(1.55, 0.01, 200, 7002, 1, 11, 3), 4)
+    assert (late.phase, late.old_port, late.old_worker, late.deploy) == ("stop", False, False, 4)
     assert late.since == pytest.approx(0.05)
