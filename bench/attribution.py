@@ -29,6 +29,7 @@ class Placed:
     deploy: int  # its deploy's place in the run (0-based)
     phase: str
     since: float  # seconds from the start of its phase to its sending (0 if sent before)
+    after_exit: float  # seconds from the old workers' exit to its answer (negative: before)
     old_port: bool | None  # None: the contender does not change the upstream port
     old_worker: bool
 
@@ -43,11 +44,18 @@ def phase_of(deploy: Deploy, when: float) -> tuple[str, float]:
     return (deploy.phases[-1][0] if deploy.phases else "window"), began
 
 
+def workers_gone(deploy: Deploy) -> float:
+    """When nginx's pre-deploy workers were gone: bluegreen's drain ends then (and once the old
+    port is quiet, one `ss` later); the others' windows end when the bench saw them exit."""
+    return deploy.ended_at.get("drain", deploy.window[1])
+
+
 def place(deploy: Deploy, record: Record, index: int = 0) -> Placed:
     old, new = deploy.ports
     old_port = None if old == new or not record.upstream else record.upstream == old
     phase, began = phase_of(deploy, max(record.sent, deploy.window[0]))
-    return Placed(record, index, phase, max(0.0, record.sent - began), old_port,
+    return Placed(record, index, phase, max(0.0, record.sent - began),
+                  record.end - workers_gone(deploy), old_port,
                   record.worker in deploy.old_workers)
 
 
@@ -80,8 +88,8 @@ def share(items: Sequence[Placed], test: Callable[[Placed], bool | None]) -> str
     return f"{sum(known) / len(known):.0%}" if known else "-"
 
 
-def _ms(values: Sequence[float], pct: float) -> str:
-    return "-" if not values else f"{percentile(values, pct) * MS:.2f}"
+def _ms(values: Sequence[float], pct: float, digits: int = 2) -> str:
+    return "-" if not values else f"{percentile(values, pct) * MS:.{digits}f}"
 
 
 def _app_share(items: Sequence[Placed]) -> str:
@@ -112,11 +120,12 @@ def rows(modes: Sequence[ModeResult]) -> tuple[list[list[str]], list[list[str]]]
             head = [mode.contender, mode.mode, phase]
             here = [p for p in items if p.phase == phase]
             slow_here = [p for p in slow if p.phase == phase]
-            every.append([*head, _ms(lasted, 50), _share(here, items), *_latency(here),
+            every.append([*head, _ms(lasted, 50, 0), _share(here, items), *_latency(here),
                           _share(slow_here, slow), *_origin(here)])
             slowest.append([*head, str(len(slow_here)), _deploys(slow_here, mode),
                             _latency(slow_here)[0],
-                            _ms([p.since for p in slow_here], 50), _app_share(slow_here),
+                            _ms([p.since for p in slow_here], 50, 0),
+                            _ms([p.after_exit for p in slow_here], 50, 0), _app_share(slow_here),
                             *_origin(slow_here)])
     return every, slowest
 
@@ -140,5 +149,6 @@ HEADERS: Final = (
     ["contender", "client", "phase", "lasts, median ms", "share of window requests", "p50 ms",
      "p99 ms", "share of the slowest 1%", *ORIGIN],
     ["contender", "client", "phase", "slow requests", "in deploys", "their p50 ms",
-     "sent, ms into the phase (median)", "time in the app", *ORIGIN],
+     "sent, ms into the phase (median)", "answered, ms after the old workers exit (median)",
+     "time in the app", *ORIGIN],
 )

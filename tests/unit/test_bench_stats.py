@@ -123,3 +123,4 @@ def test_a_window_request_is_placed_in_the_phase_it_was_sent_in() -> None:
     late = place(deploy, Record(1.55, 0.01, 200, 7002, 1, 11, 3), 4)
     assert (late.phase, late.old_port, late.old_worker, late.deploy) == ("stop", False, False, 4)
     assert late.since == pytest.approx(0.05)
+    assert late.after_exit == pytest.approx(1.56 - 1.6)  # no drain: the window's end
