@@ -239,8 +239,8 @@ def raw_body(path: Path) -> str | None:
     """The body nginx serves on a unix socket, stripped; None when it does not answer 200.
 
     Kept beside httpx for the control's timed poll: one GET costs ~0.12 ms here against ~0.9
-    ms through httpx (measured on an answering socket, no load), which is what bluegreen's own
-    confirmation costs too (a raw socket); the bench reports the floor with both clients.
+    ms through httpx (measured on an answering socket, no load), and bluegreen itself confirms
+    on a raw socket; the bench reports the floor with both clients and judges by the faster.
     """
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
