@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 from typing import Final
 
+from bench.client import status
 from bench.contenders import BlueGreen, Contender, Naive, ReloadOnly
-from bench.env import REPO, App, SharedNginx, Workspace, free_ports, get, poll
+from bench.env import REPO, App, SharedNginx, Workspace, free_ports, poll
 from bench.measure import (
     ModeResult,
     calibrate,
@@ -97,7 +98,7 @@ def run(ws: Workspace, nginx: str, args: argparse.Namespace) -> Bench:
     ngx.conf_d.mkdir(parents=True)
     app.install()
     ngx.start()
-    poll(lambda: get(listen) == 502, 10, "the shared nginx")
+    poll(lambda: status(listen) == 502, 10, "the shared nginx")
     bluegreen = BlueGreen(app)
     bluegreen.prepare()
     calibration = calibrate(ws, listen)

@@ -42,7 +42,11 @@ http {{
 """
 
 # The public listener of one app. X-Bench-Id echoes the load client's request id, so the client
-# pairs every answer (a 502 included) with the request that caused it.
+# pairs every answer (a 502 included) with the request that caused it. The other headers say
+# where an answer came from, to attribute the slow ones: the upstream(s) nginx tried, the
+# worker (old or new generation), the request's place on its client connection (1 = a new
+# connection) and how long nginx waited for the app's response head (the only upstream time
+# known when nginx sends its own head: $upstream_response_time is still "-" then).
 SITE_CONF: Final = """\
 server {{
     listen 127.0.0.1:{port} backlog=4096;
@@ -51,6 +55,10 @@ server {{
         proxy_http_version 1.1;
         proxy_set_header Connection "";
         add_header X-Bench-Id $arg_id always;
+        add_header X-Bench-Upstream $upstream_addr always;
+        add_header X-Bench-Worker $pid always;
+        add_header X-Bench-Conn $connection_requests always;
+        add_header X-Bench-Upstream-Time $upstream_header_time always;
     }}
 }}
 """
@@ -64,18 +72,6 @@ def free_ports(count: int) -> list[int]:
             sock.bind(("127.0.0.1", 0))
             ports.add(sock.getsockname()[1])
     return sorted(ports)
-
-
-def get(port: int, path: str = "/", timeout: float = 2.0) -> int:
-    """One GET on a fresh connection; its status, or 0 when no answer came."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-            sock.sendall(f"GET {path} HTTP/1.0\r\nHost: bench\r\n\r\n".encode())
-            head = sock.recv(64)
-    except OSError:
-        return 0
-    parts = head.split(b" ", 2)
-    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
 
 def poll(condition: Callable[[], bool], timeout: float, what: str) -> None:

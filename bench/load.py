@@ -28,12 +28,21 @@ TAIL: Final = 1.0  # unanswered requests sent this close to the stop were cut of
 class Record:
     """One request: when it was sent (epoch), how long its answer took, and its status.
 
-    latency is nan for a request that never got an answer; status 0 then.
+    latency is nan for a request that never got an answer; status 0 then. The rest is what
+    nginx said about the answer (0 or nan when it did not say): the port of the upstream that
+    answered, how many upstreams it tried, the pid of the nginx worker, which request this
+    was on the client's connection (1: a new connection), and the time nginx spent waiting for
+    the app's response head ($upstream_header_time, 1 ms resolution).
     """
 
     sent: float
     latency: float
     status: int
+    upstream: int = 0
+    tries: int = 0
+    worker: int = 0
+    conn_seq: int = 0
+    upstream_time: float = math.nan
 
     @property
     def end(self) -> float:
@@ -142,13 +151,33 @@ def parse(text: str) -> tuple[dict[str, int], list[Record], int]:
         if line.startswith("#"):
             errors = {k: int(v) for k, v in (part.split("=") for part in line[1:].split())}
             continue
-        sent, latency, status = line.split()
-        if latency == "-1":
+        fields = line.split()
+        if fields[1] == "-1":
             unmatched += 1
             continue
-        records.append(Record(float(sent), float(latency), int(status)))
+        records.append(record(fields))
     records.sort(key=lambda r: r.sent)
     return errors, records, unmatched
+
+
+def record(fields: Sequence[str]) -> Record:
+    """One line of pace.lua: sent, latency, status, then nginx's headers ("-" when absent):
+    $upstream_addr, $pid, $connection_requests, $upstream_header_time."""
+    sent, latency, status = float(fields[0]), float(fields[1]), int(fields[2])
+    if len(fields) < 7:
+        return Record(sent, latency, status)
+    addresses, worker, seq, times = fields[3:7]
+    tried = [a for a in addresses.split(",") if a and a != "-"]
+    port = tried[-1].rsplit(":", 1)[-1] if tried else ""
+    return Record(sent, latency, status, int(port) if port.isdigit() else 0, len(tried),
+                  int(worker) if worker.isdigit() else 0, int(seq) if seq.isdigit() else 0,
+                  _seconds(times))
+
+
+def _seconds(text: str) -> float:
+    """The sum of a comma-separated list of nginx times ("0.002,0.001"); nan when none."""
+    values = [float(v) for v in text.split(",") if v.replace(".", "", 1).isdigit()]
+    return math.fsum(values) if values else math.nan
 
 
 # -- windows and percentiles ----------------------------------------------------------------------

@@ -8,13 +8,14 @@ import re
 import subprocess
 import sys
 import time
+import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Final
 
+from bench.client import status
 from bench.contenders import Contender, Deploy
-from bench.env import App, SharedNginx, Workspace, free_ports, get, poll
+from bench.env import REPO, App, SharedNginx, Workspace, free_ports, poll
 from bench.load import LoadRun, Record, Wrk, percentile, split
 
 WARMUP: Final = 2.0  # steady load before the first deploy
@@ -83,25 +84,48 @@ def summarize(name: str, mode: str, deploys: list[Deploy], run: LoadRun) -> Mode
 # -- CLI cold start ---------------------------------------------------------------------------
 
 
-def cli_argv() -> list[str]:
-    script = Path(sys.executable).parent / "bluegreen"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bluegreen_local"]
+# What pip writes for a console script (`[project.scripts]` in pyproject.toml).
+CONSOLE_SCRIPT: Final = """\
+#!{python}
+import sys
+from {module} import {function}
+if __name__ == "__main__":
+    sys.exit({function}())
+"""
+
+
+def cli_argv(ws: Workspace) -> list[str]:
+    """The `bluegreen` console script as an install writes it, for the entry point this
+    checkout declares (an editable install's script can name an entry point of another)."""
+    with (REPO / "pyproject.toml").open("rb") as handle:
+        entry = tomllib.load(handle)["project"]["scripts"]["bluegreen"]
+    module, function = entry.split(":")
+    script = ws.root / "bluegreen"
+    script.write_text(CONSOLE_SCRIPT.format(python=sys.executable, module=module,
+                                            function=function))
+    script.chmod(0o755)
+    return [str(script)]
+
+
+INTERPRETER: Final = "python -c pass"
 
 
 def cold_start(app: App, runs: int) -> dict[str, list[float]]:
-    """Wall time of whole CLI processes, as a user or a script sees it."""
-    commands = {"bluegreen --help": [*cli_argv(), "--help"],
-                "bluegreen status --json": [*cli_argv(), "status", "--json", "-c",
-                                            str(app.config)]}
-    found: dict[str, list[float]] = {}
-    for label, argv in commands.items():
-        times = []
-        for index in range(runs + 2):
+    """Wall time of whole CLI processes, as a user or a script sees it, interleaved with the
+    interpreter's own start-up: run i of every command shares one moment of the machine."""
+    cli = cli_argv(app.ws)
+    commands = [(INTERPRETER, [sys.executable, "-c", "pass"]),
+                ("bluegreen status --json", [*cli, "status", "--json", "-c", str(app.config)]),
+                ("bluegreen --help", [*cli, "--help"])]
+    found: dict[str, list[float]] = {label: [] for label, _ in commands}
+    for index in range(runs + 2):
+        # Rotate the order, so no command always runs right after the same other one.
+        shift = index % len(commands)
+        for label, argv in commands[shift:] + commands[:shift]:
             t = time.perf_counter()
             subprocess.run(argv, capture_output=True, check=True)
             if index >= 2:  # two warm-ups: the page cache, not the interpreter, is warm
-                times.append(time.perf_counter() - t)
-        found[label] = times
+                found[label].append(time.perf_counter() - t)
     return found
 
 
@@ -153,7 +177,7 @@ def multi_app(ws: Workspace, ngx: SharedNginx, deploys: int, apps: int = 20) -> 
     first = fleet[0]
     first.install()
     first.cli("deploy", "w0", "--json")
-    poll(lambda: get(first.listen) == 200, 10, "the first app to serve")
+    poll(lambda: status(first.listen) == 200, 10, "the first app to serve")
     alone = _timed_deploys(first, "a", deploys)
     for other in fleet[1:]:
         other.install()

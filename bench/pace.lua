@@ -5,8 +5,9 @@
 -- for the next free slot; a slot that nobody could take is skipped, not made up later.
 -- Every request carries ?id=N and nginx echoes it in X-Bench-Id, so each answer (a 502
 -- included) is paired with its own request. At the end the records go to BENCH_OUT:
---   "<sent epoch> <latency s> <status>"  an answer
+--   "<sent epoch> <latency s> <status> <upstream> <worker> <conn seq> <upstream time>"  an answer
 --   "<sent epoch> nan 0"                 a request that never got an answer (lost)
+-- The last four are nginx's X-Bench-* headers ("-" when absent, spaces removed).
 -- wrk's own counters (connect/read/write/timeout errors) come first, on a "#" line.
 
 local ffi = require("ffi")
@@ -56,13 +57,20 @@ function request()
    return wrk.format(nil, "/?id=" .. id)
 end
 
+local function field(headers, name)
+   local value = (headers[name] or "-"):gsub("%s", "")
+   return value ~= "" and value or "-"
+end
+
 function response(status, headers, body)
    local t = now()
    local id = tonumber(headers["X-Bench-Id"] or "")
    local t0 = id and sent[id]
    if t0 then
       sent[id] = nil
-      records[#records + 1] = string.format("%.6f %.6f %d\n", t0, t - t0, status)
+      records[#records + 1] = string.format("%.6f %.6f %d %s %s %s %s\n", t0, t - t0, status,
+         field(headers, "X-Bench-Upstream"), field(headers, "X-Bench-Worker"),
+         field(headers, "X-Bench-Conn"), field(headers, "X-Bench-Upstream-Time"))
    else
       records[#records + 1] = string.format("%.6f -1 %d\n", t, status)
    end

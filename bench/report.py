@@ -7,21 +7,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from bench.contenders import Deploy
-from bench.load import overlaps, percentile
-from bench.measure import ModeResult, finite, median, spread
+from bench import attribution
+from bench import targets as verdict
+from bench.contenders import PROBE_CLIENTS, Deploy
+from bench.load import percentile
+from bench.measure import INTERPRETER, ModeResult, finite, median, spread
+from bench.targets import Target
 
 MS: Final = 1000.0
 BLUEGREEN: Final = "bluegreen deploy"
 NAIVE: Final = "naive switch"
 CONTROL: Final = "reload only (control)"
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    name: str
-    measured: str
-    met: bool
+STATUS: Final = "bluegreen status --json"
 
 
 @dataclass
@@ -67,11 +64,22 @@ def phases(deploys: Sequence[Deploy]) -> dict[str, list[float]]:
     return rows
 
 
-def reload_confirm(bench: Bench, *, own: bool = False) -> list[float]:
+def reload_confirm(bench: Bench, *, own: bool = False, client: str = "") -> list[float]:
     """The control's bare reload-and-confirm, confirmed on the shared socket or (own) on the
-    new generation's own socket, bluegreen's way."""
+    new generation's own socket, bluegreen's way; only the polls of `client` when given."""
     return finite([d.reload_confirm_own if own else d.reload_confirm
-                   for d in bench.deploys(CONTROL)])
+                   for d in bench.deploys(CONTROL) if not client or d.probe_client == client])
+
+
+def confirm_floors(bench: Bench) -> dict[str, list[float]]:
+    """Each way the control confirmed its reloads: socket (own, shared) by poll client."""
+    found = {}
+    for own, where in ((True, "own socket"), (False, "shared socket")):
+        for client in PROBE_CLIENTS:
+            values = reload_confirm(bench, own=own, client=client)
+            if values:
+                found[f"{where}, {client}"] = values
+    return found
 
 
 def naive_lag(bench: Bench) -> list[float]:
@@ -84,46 +92,30 @@ def multi_totals(bench: Bench, key: str) -> list[float]:
     return [float(r["total"]) for r in runs]
 
 
+def window_p99(mode: ModeResult) -> float:
+    return percentile(mode.within, 99)
+
+
 def targets(bench: Bench) -> list[Target]:
-    found = []
     bg_close, bg_keep = bench.mode(BLUEGREEN, "close"), bench.mode(BLUEGREEN, "keepalive")
     ctl_keep = bench.mode(CONTROL, "keepalive")
-    naive_close = bench.mode(NAIVE, "close")
-    found.append(Target(
-        "0 failed requests, `Connection: close` clients, all deploys",
-        f"{bg_close.failed} failed of {bg_close.requests:,} requests over "
-        f"{len(bg_close.deploys)} deploys (naive switch: {naive_close.failed})",
-        bg_close.failed == 0))
-    found.append(Target(
-        "keep-alive failures no higher than the reload-only control",
-        f"{bg_keep.failed} over {len(bg_keep.deploys)} deploys vs {ctl_keep.failed} over "
-        f"{len(ctl_keep.deploys)} bare reloads", bg_keep.failed <= ctl_keep.failed))
     rows = phases(bench.deploys(BLUEGREEN))
-    overhead, lag = median(rows["tool overhead"]), median(rows["readiness lag"])
-    found.append(Target("tool overhead median <= 150 ms", f"{overhead * MS:.0f} ms",
-                        overhead <= 0.150))
-    found.append(Target("readiness lag median <= 50 ms", f"{lag * MS:.0f} ms", lag <= 0.050))
-    # The floor is the faster confirmation: bluegreen's own method, applied to a bare reload.
-    switch, bare = median(rows["switch"]), median(reload_confirm(bench, own=True))
-    shared = median(reload_confirm(bench))
-    found.append(Target("switch <= 2x a bare reload-and-confirm",
-                        f"{switch * MS:.0f} ms vs {bare * MS:.0f} ms = {switch / bare:.2f}x "
-                        f"(confirmed on the shared socket: {shared * MS:.0f} ms)",
-                        switch <= 2 * bare))
-    for m in (bg_close, bg_keep):
-        inside, steady = percentile(m.within, 99), percentile(m.steady, 99)
-        found.append(Target(
-            f"p99 inside switch windows <= 2x steady p99 ({m.mode})",
-            f"{inside * MS:.1f} ms vs {steady * MS:.1f} ms = {inside / steady:.2f}x",
-            inside <= 2 * steady))
-    status = median(bench.cold["bluegreen status --json"])
-    found.append(Target("`bluegreen status --json` cold start <= 150 ms",
-                        f"{status * MS:.0f} ms", status <= 0.150))
+    floors = {name: median(values) for name, values in confirm_floors(bench).items()}
     alone, crowded = median(multi_totals(bench, "alone")), median(multi_totals(bench, "crowded"))
-    found.append(Target(f"{bench.multi.get('apps')} apps: one app's deploy < 1.5x single-app",
-                        f"{crowded:.2f} s vs {alone:.2f} s = {crowded / alone:.2f}x",
-                        crowded < 1.5 * alone))
-    return found
+    return [
+        verdict.close_failures_target(bg_close.failed, bg_close.requests,
+                                      len(bg_close.deploys), bench.mode(NAIVE, "close").failed),
+        verdict.keepalive_failures_target(bg_keep.failed, len(bg_keep.deploys), ctl_keep.failed,
+                                          len(ctl_keep.deploys)),
+        verdict.limit_target("tool overhead", median(rows["tool overhead"]),
+                             verdict.OVERHEAD_LIMIT),
+        verdict.limit_target("readiness lag", median(rows["readiness lag"]), verdict.LAG_LIMIT),
+        verdict.switch_target(median(rows["switch"]), floors),
+        *(verdict.window_target(m.mode, window_p99(m), window_p99(bench.mode(CONTROL, m.mode)))
+          for m in (bg_close, bg_keep)),
+        verdict.cold_target(bench.cold[STATUS], bench.cold.get(INTERPRETER, [])),
+        verdict.crowd_target(bench.multi.get("apps"), crowded, alone),
+    ]
 
 
 # -- markdown ---------------------------------------------------------------------------------
@@ -158,11 +150,9 @@ def phases_table(bench: Bench) -> list[str]:
     for name, values in phases(bench.deploys(BLUEGREEN)).items():
         med, rng = fmt_ms(values)
         rows.append([name, med, rng, str(len(values))])
-    for own, label in ((True, "own socket"), (False, "shared socket")):
-        values = reload_confirm(bench, own=own)
+    for label, values in confirm_floors(bench).items():
         med, rng = fmt_ms(values)
-        rows.append([f"bare reload-and-confirm (control), on its {label}", med, rng,
-                     str(len(values))])
+        rows.append([f"bare reload-and-confirm (control): {label}", med, rng, str(len(values))])
     med, rng = fmt_ms(naive_lag(bench))
     rows.append(["naive switch: readiness lag (curl every 100 ms)", med, rng,
                  str(len(naive_lag(bench)))])
@@ -176,49 +166,35 @@ def latency_table(bench: Bench) -> list[str]:
     rows = []
     for m in bench.modes:
         s50, s99 = percentile(m.steady, 50), percentile(m.steady, 99)
-        w50, w99 = percentile(m.within, 50), percentile(m.within, 99)
-        ratio = w99 / s99 if s99 and not math.isnan(w99) else math.nan
+        w50, w99 = percentile(m.within, 50), window_p99(m)
+        control = window_p99(bench.mode(CONTROL, m.mode))
+        ratio = w99 / control if control and not math.isnan(w99) else math.nan
         rows.append([m.contender, m.mode, f"{s50 * MS:.2f}", f"{s99 * MS:.2f}",
                      f"{w50 * MS:.2f}", f"{w99 * MS:.2f}", f"{ratio:.2f}x",
                      f"{len(m.steady):,}", f"{len(m.within):,}"])
     return table(["contender", "client", "steady p50", "steady p99", "window p50", "window p99",
-                  "p99 ratio", "steady n", "window n"], rows)
+                  "window p99 / control's", "steady n", "window n"], rows)
 
 
-# Each phase of a switch window, by the wall-clock ends bluegreen reports (`ended_at`).
-PHASE_BOUNDS: Final = (("switch", "health", "switch"), ("drain", "switch", "drain"),
-                       ("stop", "drain", "stop"))
-
-
-def phase_latency_table(bench: Bench) -> list[str]:
-    """Where in the window the slow requests are: p50/p99 of the requests overlapping each
-    phase of `bluegreen deploy`, next to the steady state."""
-    rows = []
-    for m in bench.modes:
-        if m.contender != BLUEGREEN:
-            continue
-        row = [m.mode, f"{percentile(m.steady, 99) * MS:.2f}"]
-        for _, start, end in PHASE_BOUNDS:
-            windows = [(d.ended_at[start], d.ended_at[end]) for d in m.deploys
-                       if start in d.ended_at and end in d.ended_at]
-            inside = [r.latency for r in m.records
-                      if not math.isnan(r.latency) and overlaps(r, windows)]
-            row += [f"{percentile(inside, 50) * MS:.2f}", f"{percentile(inside, 99) * MS:.2f}",
-                    f"{len(inside):,}"]
-        rows.append(row)
-    header = ["client", "steady p99"]
-    for name, _, _ in PHASE_BOUNDS:
-        header += [f"{name} p50", f"{name} p99", f"{name} n"]
-    return table(header, rows)
+def attribution_tables(bench: Bench) -> list[str]:
+    every, slowest = attribution.rows(bench.modes)
+    return [*table(attribution.HEADERS[0], every), "",
+            "The slowest 1% of each contender's window requests (at or above its window p99), "
+            "by phase; *time in the app* is the median share of their latency that nginx spent "
+            "waiting for the app's response head (`$upstream_header_time`, 1 ms resolution):", "",
+            *table(attribution.HEADERS[1], slowest)]
 
 
 def cold_table(bench: Bench) -> list[str]:
     rows = []
+    interpreter = bench.cold.get(INTERPRETER, [])
     for label, values in bench.cold.items():
         low, high = spread(values)
         rows.append([f"`{label}`", f"{median(values) * MS:.0f}", f"{min(values) * MS:.0f}",
-                     f"{low * MS:.0f}-{high * MS:.0f}", str(len(values))])
-    return table(["command", "median ms", "min ms", "p10-p90 ms", "runs"], rows)
+                     f"{low * MS:.0f}-{high * MS:.0f}",
+                     f"{verdict.paired_ratio(values, interpreter):.2f}x", str(len(values))])
+    return table(["command", "median ms", "min ms", "p10-p90 ms",
+                  f"x `{INTERPRETER}` (median of run-by-run ratios)", "runs"], rows)
 
 
 def imports_table(bench: Bench) -> list[str]:
@@ -264,10 +240,16 @@ def markdown(bench: Bench, notes: str) -> str:
         *phases_table(bench), "",
         "## Request latency (ms), steady state vs inside switch windows", "",
         *latency_table(bench), "",
-        "By phase of the window (`bluegreen deploy`; ms; a request counts in every phase its "
-        "lifetime overlaps):", "",
-        *phase_latency_table(bench), "",
+        "### Where the window's time goes", "",
+        "Each window request counted once, in the phase running when it was sent. *old port* "
+        "and *old workers*: share answered by the upstream port, and by the nginx workers, of "
+        "before the deploy; *new connection*: share that were the first request on their client "
+        "connection (all of them with `Connection: close`); *nginx retried*: requests nginx "
+        "sent to a second upstream.", "",
+        *attribution_tables(bench), "",
         "## CLI cold start", "",
+        f"The commands run interleaved with `{INTERPRETER}` (the interpreter's own start-up), "
+        "in a rotating order, after two warm-up rounds.", "",
         *cold_table(bench), "",
         *imports_table(bench), "",
         "## One app among many on the same nginx", "",
