@@ -31,6 +31,11 @@ SAFE_PATH_RE: Final = re.compile(r"/[A-Za-z0-9._/@+-]*")
 # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
 PORT_TEXT_RE: Final = re.compile(r"[0-9]{1,10}")
 PLACEHOLDERS: Final = frozenset({"port", "version", "slot"})
+HEADER_NAME_RE: Final = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # an HTTP token
+# health.headers may not set these: Host is health.host_header, and the probe decides how its
+# connection and message are framed (a fresh connection, closed after the answer).
+PROBE_HEADERS: Final = frozenset({"host", "connection", "content-length", "transfer-encoding",
+                                  "keep-alive", "upgrade", "te", "trailer"})
 UNIX_PATH_MAX: Final = 107  # sun_path is 108 bytes including the trailing NUL
 # nginx also listens on "<admin_socket>.<8 hex>", the random part of a generation (see
 # nginx.confirm_socket).
@@ -91,6 +96,22 @@ def placeholder_problem(template: str) -> str | None:
             written = "{" + field + (f"!{conversion}" if conversion else "") + \
                 (f":{spec}" if spec else "") + "}"
             return f"placeholder {written} takes no conversion or format; write {{{field}}}"
+    return None
+
+
+def header_problem(name: str, value: str) -> str | None:
+    """Why one health.headers entry is refused, or None (the caller names the key)."""
+    if not HEADER_NAME_RE.fullmatch(name):
+        return (f"{_short(name)} is not a header name: use letters, digits and "
+                "! # $ % & ' * + - . ^ _ ` | ~")
+    if name.lower() == "host":
+        return "set the Host header with health.host_header"
+    if name.lower() in PROBE_HEADERS:
+        return f"{name} is the probe's own header and cannot be set"
+    if any(c in value for c in "\r\n\0"):
+        return f"the value of {name} holds a CR, LF or NUL character"
+    if not all(c == "\t" or " " <= c <= "~" for c in value):
+        return f"the value of {name} must be printable ASCII, got {_short(value)}"
     return None
 
 
