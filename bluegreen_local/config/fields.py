@@ -26,8 +26,9 @@ HEADER_NAME_RE: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 HEADER_VALUE_RE: Final = re.compile(r"[\t\x20-\x7e]*")
 HEADER_MAX: Final = 4096
 # Host has its own key (health.host_header); the others decide how the request is framed.
+# keep-alive, upgrade, te and trailer too: each probe is a fresh connection, closed after it.
 PROBE_OWN_HEADERS: Final = frozenset({"host", "content-length", "transfer-encoding",
-                                      "connection"})
+                                      "connection", "keep-alive", "upgrade", "te", "trailer"})
 STATUS_CLASS_RE: Final = re.compile(r"([1-5])xx")
 STATUS_RANGE_RE: Final = re.compile(r"([1-5][0-9][0-9])-([1-5][0-9][0-9])")
 DURATION_RE: Final = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")

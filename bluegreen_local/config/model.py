@@ -29,10 +29,11 @@ class HealthConfig:
     timeout: float
     successes: int
     deadline: float
-    scheme: str = "http"
-    # False: no certificate check; a Path: the CA bundle that signs the app's certificate.
+    scheme: str = "http"  # "http" or "https"
+    # https only: True checks the certificate against the system's CAs, a Path against the
+    # CA bundle in that file; False does not check it.
     tls_verify: bool | Path = True
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()  # extra request headers, in order
 
 
 @dataclass(frozen=True, slots=True)

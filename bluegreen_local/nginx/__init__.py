@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bluegreen_local.nginx.confirm import (
     confirm,
-    parse_generation_response,
+    generation,
     remove_confirm_socket,
     served_generation,
 )
@@ -48,10 +48,9 @@ from bluegreen_local.nginx.files import (
 
 __all__ = [
     "Rendered", "Worker", "confirm", "confirm_socket", "desired_files", "file_specs",
-    "files_current", "generation_var", "installed", "log_size", "main_conf", "main_spec",
-    "managed_argv", "master_pid", "new_log_errors", "parse_generation_response",
-    "parse_rendered", "prepare_render", "read_rendered", "record_installed",
-    "remove_confirm_socket", "render", "render_all", "render_site_snippet",
-    "served_generation", "signal_reload", "test", "test_argv", "upstream_name",
-    "upstream_spec", "worker_alive", "workers", "write_trial",
+    "files_current", "generation", "generation_var", "installed", "log_size", "main_conf",
+    "main_spec", "managed_argv", "master_pid", "new_log_errors", "parse_rendered",
+    "prepare_render", "read_rendered", "record_installed", "remove_confirm_socket", "render",
+    "render_all", "render_site_snippet", "served_generation", "signal_reload", "test", "test_argv",
+    "upstream_name", "upstream_spec", "worker_alive", "workers", "write_trial",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import time
 from pathlib import Path
 
@@ -19,39 +18,28 @@ from bluegreen_local.nginx.control import (
     new_log_errors,
     workers,
 )
+from bluegreen_local.probes import http
 
 # -- confirmation by behaviour -------------------------------------------------------------------
 
 
 def served_generation(admin_socket: Path, timeout: float = 1.0) -> str | None:
-    """The generation nginx serves on the admin socket, on a fresh connection; None if none."""
-    request = b"GET " + ADMIN_PATH.encode() + b" HTTP/1.0\r\nHost: bluegreen\r\n\r\n"
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(str(admin_socket))
-            sock.sendall(request)
-            return parse_generation_response(_read_all(sock))
-    except OSError:
+    """The generation nginx serves on the admin socket, on a fresh connection; None if none.
+
+    Fresh, always: a kept-alive connection to an old worker would keep answering the old
+    generation after a reload. In a deploy the health gate has built the httpx client by
+    now; a command that never started an app (status, a rollback to the warm slot) reads with
+    http.client rather than import httpx in the middle of a switch.
+    """
+    return generation(http.fetch(http.Request(ADMIN_PATH, uds=admin_socket, host="bluegreen",
+                                              timeout=timeout)))
+
+
+def generation(answer: http.Probe) -> str | None:
+    """The body of a 200 answer, stripped; None for anything else."""
+    if answer.status != 200:
         return None
-
-
-def _read_all(sock: socket.socket) -> bytes:
-    chunks = []
-    while chunk := sock.recv(4096):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def parse_generation_response(raw: bytes) -> str | None:
-    """The body of a 200 response, stripped; None for anything else."""
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status_line = head.split(b"\r\n", 1)[0].split()
-    if len(status_line) < 2 or status_line[1] != b"200":
-        return None
-    return body.decode("ascii", errors="replace").strip() or None
-
-
+    return answer.body.strip() or None
 
 
 def confirm(config: Config, master: int, before: set[Worker], token: str, offset: int) -> None:

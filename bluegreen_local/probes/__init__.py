@@ -1,1 +1,1 @@
-"""The HTTP side: health probes of the slots."""
+"""The HTTP side: the one HTTP client (`http`) and the health probes of the slots on it."""

@@ -1,20 +1,24 @@
-"""Health probes over HTTP (the fetch) and their evaluation against the policy (pure).
+"""Health probes over HTTP (the fetch, on probes.http) and their evaluation against the
+policy (pure).
 
-A probe is one HTTP/1.0 GET on a fresh loopback socket. It used httpx, which builds a client
-and an SSL context per request: ~40 ms of CPU per probe on a small server, which made fast
-polling pointless and cost `status` 50 ms of imports. A socket and a small parser cost ~1 ms
-and never read proxy settings from the environment.
+A probe is one GET on a fresh connection to 127.0.0.1:PORT (http or https): a health check
+must show that the app accepts the new connections nginx will open, and `successes` passes
+in a row must be that many separate proofs. A kept-alive connection would show neither.
 """
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from bluegreen_local.config.model import HealthConfig
+from bluegreen_local.probes import http
+from bluegreen_local.probes.http import Probe
+
+__all__ = ["Probe", "Verdict", "evaluate", "judge", "next_delay", "prepare", "probe",
+           "request", "wait_healthy"]
 
 FIRST_INTERVAL: Final = 0.01  # the shortest pause between probes
 # While the app is not up yet, the pause grows with the time already waited, so the time
@@ -24,17 +28,6 @@ BACKOFF_SHARE: Final = 0.05
 # Once a probe passes, the other `successes - 1` follow this far apart (at most `interval`):
 # they check that the app keeps answering; every moment spent here delays the switch.
 CONFIRM_INTERVAL: Final = 0.02
-MAX_RESPONSE: Final = 64 * 1024
-BODY_LIMIT: Final = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class Probe:
-    """One probe's outcome: an HTTP status and body, or the transport error."""
-
-    status: int | None
-    body: str = ""
-    error: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,95 +38,22 @@ class Verdict:
     reason: str
 
 
+def prepare(policy: HealthConfig) -> None:
+    """Start building the polling HTTP client in the background. wait_healthy does it while
+    the new version boots, the one stretch of a deploy where the main thread is idle."""
+    http.prepare(tls_verify=policy.tls_verify if policy.scheme == "https" else None)
+
+
 def probe(port: int, policy: HealthConfig) -> Probe:
     """GET the health path on 127.0.0.1:port on a fresh connection."""
-    deadline = time.monotonic() + policy.timeout
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=policy.timeout) as sock:
-            sock.sendall(request_bytes(port, policy))
-            raw = _read_response(sock, deadline)
-    except TimeoutError:
-        return Probe(None, error=f"no answer within {policy.timeout:g}s")
-    except ConnectionRefusedError:
-        return Probe(None, error="connection refused")
-    except OSError as exc:
-        return Probe(None, error=f"GET {policy.path} failed: {exc.strerror or exc}")
-    return parse_response(raw)
+    return http.fetch(request(port, policy))
 
 
-def request_bytes(port: int, policy: HealthConfig) -> bytes:
-    """The probe's request: HTTP/1.0, so the answer is never chunked and ends with the socket."""
-    host = policy.host_header or f"127.0.0.1:{port}"
-    return (f"GET {_ascii_path(policy.path)} HTTP/1.0\r\nHost: {host}\r\n"
-            "User-Agent: bluegreen-local\r\nAccept: */*\r\nConnection: close\r\n\r\n").encode()
-
-
-def _ascii_path(path: str) -> str:
-    return "".join(c if ord(c) < 128 else "".join(f"%{b:02X}" for b in c.encode()) for c in path)
-
-
-def _read_response(sock: socket.socket, deadline: float) -> bytes:
-    """Read until the server closes, the announced body is complete, or MAX_RESPONSE."""
-    data = b""
-    expected: int | None = None
-    while len(data) < MAX_RESPONSE:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        sock.settimeout(remaining)
-        chunk = sock.recv(16384)
-        if not chunk:
-            break
-        data += chunk
-        if expected is None and b"\r\n\r\n" in data:
-            expected = _content_end(data)
-        if expected is not None and len(data) >= expected:
-            break
-    return data
-
-
-def _content_end(data: bytes) -> int | None:
-    """Where the response ends if it announces a Content-Length, else None (read to close)."""
-    head, _, _ = data.partition(b"\r\n\r\n")
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length" and value.strip().isdigit():
-            return len(head) + 4 + int(value.strip())
-    return None
-
-
-def parse_response(raw: bytes) -> Probe:
-    """An HTTP response as read from the socket -> Probe (pure)."""
-    if not raw:
-        return Probe(None, error="the connection closed without an answer")
-    head, _, body = raw.partition(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(None, 2)
-    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
-        shown = lines[0][:60].decode("ascii", errors="replace")
-        return Probe(None, error=f"not an HTTP response: {shown!r}")
-    headers = {n.strip().lower(): v.strip() for n, _, v in (h.partition(b":") for h in lines[1:])}
-    if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
-        body = _dechunk(body)
-    elif (length := headers.get(b"content-length", b"")).isdigit():
-        body = body[:int(length)]
-    return Probe(int(parts[1]), body[:BODY_LIMIT].decode("utf-8", errors="replace"))
-
-
-def _dechunk(body: bytes) -> bytes:
-    """Decode a chunked body (a server may send one even to an HTTP/1.0 request)."""
-    out = b""
-    while body:
-        size_line, _, rest = body.partition(b"\r\n")
-        try:
-            size = int(size_line.split(b";")[0], 16)
-        except ValueError:
-            break
-        if size == 0:
-            break
-        out += rest[:size]
-        body = rest[size + 2:]
-    return out
+def request(port: int, policy: HealthConfig) -> http.Request:
+    """The probe's request (its Host header is health.host_header, if set)."""
+    return http.Request(policy.path, port=port, host=policy.host_header, scheme=policy.scheme,
+                        headers=policy.headers, tls_verify=policy.tls_verify,
+                        timeout=policy.timeout)
 
 
 def judge(result: Probe, policy: HealthConfig) -> Verdict:
@@ -184,6 +104,7 @@ def wait_healthy(
     `meanwhile` runs once, after the first probe that fails: the app is still booting, so
     work done then costs the deploy nothing. An app that answers at once never waits for it.
     """
+    prepare(policy)  # probes use httpx once it is built; until then http.client
     started = time.monotonic()
     deadline = started + policy.deadline
     results: list[Probe] = []

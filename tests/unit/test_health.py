@@ -1,4 +1,5 @@
-"""The health policy on recorded probes, and the polling loop on a fake clock."""
+"""The health policy on recorded probes and the polling loop on a fake clock (the probe's HTTP
+is in test_http_probe.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from bluegreen_local.config import HealthConfig
-from bluegreen_local.probes import health
+from bluegreen_local.probes import health, http
 from bluegreen_local.probes.health import Probe, Verdict
 
 POLICY = HealthConfig(
@@ -33,6 +34,12 @@ class FakeTime:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def fresh_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """wait_healthy starts building the httpx client: each test starts without one."""
+    monkeypatch.setattr(http, "_BACKGROUND", http._Background())
 
 
 @pytest.fixture
@@ -215,67 +222,3 @@ def test_wait_healthy_probes_a_slow_starter_less_often(clock: FakeTime) -> None:
     assert verdict.healthy
     assert clock.sleeps[:5] == pytest.approx([0.01] * 5)
     assert max(clock.sleeps) == pytest.approx(POLICY.interval)
-
-
-# -- the probe's HTTP ---------------------------------------------------------------------------
-
-
-def test_request_is_http_1_0_with_the_host() -> None:
-    assert health.request_bytes(7001, POLICY) == (
-        b"GET /health HTTP/1.0\r\nHost: 127.0.0.1:7001\r\nUser-Agent: bluegreen-local\r\n"
-        b"Accept: */*\r\nConnection: close\r\n\r\n")
-    custom = replace(POLICY, host_header="example.com", path="/h\u00e9alth?x=1")
-    assert health.request_bytes(7001, custom).startswith(
-        b"GET /h%C3%A9alth?x=1 HTTP/1.0\r\nHost: example.com\r\n")
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        (b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\nextra", Probe(200, "ok\n")),
-        (b"HTTP/1.1 503 Service Unavailable\r\n\r\nstarting", Probe(503, "starting")),
-        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nre\r\n3\r\nady\r\n0\r\n\r\n",
-         Probe(200, "ready")),
-        (b"HTTP/1.1 204 No Content\r\n\r\n", Probe(204, "")),
-        (b"", Probe(None, error="the connection closed without an answer")),
-        (b"SSH-2.0-OpenSSH_9.2\r\n",
-         Probe(None, error="not an HTTP response: 'SSH-2.0-OpenSSH_9.2'")),
-    ],
-)
-def test_parse_response(raw: bytes, expected: Probe) -> None:
-    assert health.parse_response(raw) == expected
-
-
-def test_parse_response_caps_the_body() -> None:
-    result = health.parse_response(b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 10_000)
-    assert len(result.body) == health.BODY_LIMIT
-
-
-def test_probe_a_real_socket() -> None:
-    import socket
-    import threading
-
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        port = server.getsockname()[1]
-
-        def answer() -> None:
-            conn, _ = server.accept()
-            with conn:
-                request = conn.recv(4096)
-                assert request.startswith(b"GET /health HTTP/1.0\r\n")
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
-                conn.recv(1)  # keep the socket open: the probe must stop at Content-Length
-
-        thread = threading.Thread(target=answer)
-        thread.start()
-        assert health.probe(port, POLICY) == Probe(200, "ok\n")
-        thread.join(timeout=5)
-
-
-def test_probe_a_closed_port() -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    assert health.probe(port, POLICY) == Probe(None, error="connection refused")

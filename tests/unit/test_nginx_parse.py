@@ -1,11 +1,17 @@
-"""Pure parsers fed recorded output: the admin socket's answer and `ss` listings."""
+"""Recorded output: the admin socket's answers (replayed by a real unix-socket server, read
+by both HTTP backends) and `ss` listings (fed to the pure parsers)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from bluegreen_local import nginx
+from bluegreen_local.probes import http
 from bluegreen_local.util import net
+from unit.servers import replay
 
 # Recorded from nginx 1.22 on the admin socket (GET /generation HTTP/1.0).
 GENERATION_200 = (
@@ -35,12 +41,28 @@ SS_LINE = (
 )
 
 
+@pytest.fixture(params=["http.client", "httpx"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setattr(http, "_BACKGROUND", http._Background())
+    if request.param == "httpx":
+        http.prepare(wait=True)
+    yield request.param
+    assert http.backend() == request.param
+
+
+@pytest.fixture
+def admin_socket(tmp_path: Path) -> Path:
+    return tmp_path / "admin.sock"
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
         pytest.param(GENERATION_200, "5-abc", id="200"),
-        pytest.param(GENERATION_200.replace(b"5-abc\n", b"12-0badc0de\n"), "12-0badc0de",
-                     id="200-longer-token"),
+        pytest.param(GENERATION_200.replace(b"5-abc\n", b"12-0badc0de\n").replace(
+            b"Content-Length: 6", b"Content-Length: 12"), "12-0badc0de", id="200-longer-token"),
+        pytest.param(GENERATION_200.replace(b"Content-Length: 6", b"Content-Length: 2"), "5-",
+                     id="200-content-length-is-the-body"),
         pytest.param(b"HTTP/1.0 200 OK\r\n\r\n  7-ff  \r\n", "7-ff", id="http-1.0-padded"),
         pytest.param(NOT_FOUND_404, None, id="404"),
         pytest.param(GENERATION_200.replace(b"200 OK", b"502 Bad Gateway"), None, id="502"),
@@ -52,8 +74,41 @@ SS_LINE = (
         pytest.param(b"", None, id="empty"),
     ],
 )
-def test_parse_generation_response(raw: bytes, expected: str | None) -> None:
-    assert nginx.parse_generation_response(raw) == expected
+def test_served_generation(backend: str, admin_socket: Path, raw: bytes,
+                           expected: str | None) -> None:
+    with replay(admin_socket, raw):
+        assert nginx.served_generation(admin_socket) == expected
+
+
+def test_each_read_is_a_fresh_connection(backend: str, admin_socket: Path) -> None:
+    """Even when nginx would keep it open: a kept connection to an old worker would keep
+    answering the old generation."""
+    keep_alive = GENERATION_200.replace(b"Connection: close", b"Connection: keep-alive")
+    with replay(admin_socket, keep_alive, keep_open=True) as server:
+        assert [nginx.served_generation(admin_socket) for _ in range(3)] == ["5-abc"] * 3
+    assert server.connections == 3
+
+
+def test_no_socket_no_generation(backend: str, admin_socket: Path) -> None:
+    assert nginx.served_generation(admin_socket) is None
+
+
+def test_a_socket_that_never_answers_times_out(backend: str, admin_socket: Path) -> None:
+    with replay(admin_socket, b"", keep_open=True):
+        assert nginx.served_generation(admin_socket, timeout=0.2) is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (http.Probe(200, "5-abc\n"), "5-abc"),
+        (http.Probe(200, "  \r\n"), None),
+        (http.Probe(404, "5-abc"), None),
+        (http.Probe(None, error="connection refused"), None),
+    ],
+)
+def test_generation(answer: http.Probe, expected: str | None) -> None:
+    assert nginx.generation(answer) == expected
 
 
 @pytest.mark.parametrize(
