@@ -107,7 +107,7 @@ def deploy_cmd(
 @app.command()
 def rollback(config_path: ConfigOpt = None, json_out: JsonOpt = False,
              wait_lock: WaitLockOpt = "0s") -> None:
-    """Go back to the previous version (a flip if its slot still runs, else a full deploy)."""
+    """Deploy the previous version again (start, health gate, switch, drain, stop)."""
     from bluegreen_local.usecases import deploy
 
     clock, wait = reporter(json_out), duration(wait_lock)

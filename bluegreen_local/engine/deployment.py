@@ -7,13 +7,15 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from bluegreen_local import nginx, store
 from bluegreen_local.config.model import Config
 from bluegreen_local.engine import signals
 from bluegreen_local.engine.drain import drain, wait_workers_gone
-from bluegreen_local.engine.reconcile import Recovery, recover
+from bluegreen_local.engine.preflight import check_listen_free, port_owner_message
+from bluegreen_local.engine.progress import Clock, recovery_text, serving_text
+from bluegreen_local.engine.reconcile import recover
 from bluegreen_local.engine.switch import Switched, switch
 from bluegreen_local.model.errors import (
     BlueGreenError,
@@ -43,24 +45,6 @@ def quiet(phase: Phase, seconds: float, detail: str) -> None:
     log.info("%s %.3fs %s", phase, seconds, detail)
 
 
-
-
-
-@dataclass(slots=True)
-class Clock:
-    """Phase timings for one deploy."""
-
-    started: float
-    marks: dict[str, float]
-
-    def lap(self, name: str, since: float) -> float:
-        self.marks[name] = time.monotonic() - since
-        return self.marks[name]
-
-    def timings(self) -> Timings:
-        return Timings(**self.marks, total=time.monotonic() - self.started)
-
-
 class Deployment:
     """One deploy or rollback, phase by phase; the caller holds the lock."""
 
@@ -79,7 +63,7 @@ class Deployment:
             t = time.monotonic()
             recovery = recover(self.config, self.runner)
             if recovery.actions or recovery.interrupted:
-                self.report(Phase.RECOVER, time.monotonic() - t, _recovery_text(recovery))
+                self.report(Phase.RECOVER, time.monotonic() - t, recovery_text(recovery))
             try:
                 return self._run(recovery.state, version, force=force,
                                  recovered=recovery.actions)
@@ -92,7 +76,7 @@ class Deployment:
             t = time.monotonic()
             recovery = recover(self.config, self.runner)
             if recovery.actions or recovery.interrupted:
-                self.report(Phase.RECOVER, time.monotonic() - t, _recovery_text(recovery))
+                self.report(Phase.RECOVER, time.monotonic() - t, recovery_text(recovery))
             st = recovery.state
             if st.live is None:
                 raise UsageError("nothing to bring up: no version has been deployed yet. "
@@ -133,11 +117,6 @@ class Deployment:
             return self._result(live.release, None, changed=bool(recovered),
                                 message=f"{version} is already live and healthy{note}")
         self._journal(Phase.PREFLIGHT)
-        # A warm, healthy previous slot makes rollback a flip: no start, no health wait.
-        warm = st.process(live.slot.other) if live else None
-        if self.action == "rollback" and warm and warm.version == version \
-                and self._healthy(warm):
-            return self._switch_and_finish(st, warm, live, keep_on_failure=True)
         st, new = self._start_and_gate(st, version, live)
         return self._switch_and_finish(st, new, live, keep_on_failure=False)
 
@@ -172,7 +151,7 @@ class Deployment:
                 self._discard(st, new, live, exc)
             if isinstance(exc, KeyboardInterrupt):
                 raise Interrupted(f"interrupted before the switch: {version} on {target} was "
-                                  f"stopped; {_serving_text(live)}") from None
+                                  f"stopped; {serving_text(live)}") from None
             raise
         return st, new
 
@@ -184,33 +163,13 @@ class Deployment:
             st = st.without(target)
             store.save(self.config.state_dir, st)
         if not net.port_is_free(port):
-            raise PortConflictError(self._port_owner_message(st, target, port))
+            raise PortConflictError(port_owner_message(self.runner, st, target, port))
         master = nginx.master_pid(self.config)
         if master is None and self.config.nginx.mode is Mode.MANAGED:
-            self._check_listen_free()
+            check_listen_free(self.config)
         if master is not None:
             nginx.test(self.config)  # someone else's broken file stops us before we start
         return st
-
-    def _check_listen_free(self) -> None:
-        port = int(self.config.nginx.listen.rpartition(":")[2])
-        if not net.port_is_free(port):
-            owners = net.describe_listeners(port)
-            raise PortConflictError(
-                f"nginx.listen {self.config.nginx.listen} is taken by {owners}, so the managed "
-                "nginx could not start. Nothing was changed. Free the port or change "
-                "nginx.listen.")
-
-    def _port_owner_message(self, st: State, target: Slot, port: int) -> str:
-        owners = net.listener_pids(port)
-        ours = [p for p in st.slots for pid in owners if self.runner.owns_pid(p, pid)]
-        if ours:
-            return (f"port {port} ({target} slot) is held by our own {ours[0].slot} slot "
-                    f"({ours[0].version}, started on port {ours[0].port}); app.ports changed "
-                    "since it started. Nothing was changed. Run `bluegreen down`, then deploy.")
-        return (f"port {port} ({target} slot) is taken by {net.describe_listeners(port)}, "
-                "which bluegreen did not start. Nothing was changed. Stop that process or "
-                "choose other app.ports.")
 
     def _gate(self, new: SlotProcess, live: SlotProcess | None) -> None:
         t = time.monotonic()
@@ -223,7 +182,7 @@ class Deployment:
             tail = self.runner.log_tail(new.slot)
             raise HealthCheckError(
                 f"{new.slot} (port {new.port}) never became healthy: {verdict.reason}. "
-                f"{new.version} was stopped; {_serving_text(live)}. Fix the app and deploy "
+                f"{new.version} was stopped; {serving_text(live)}. Fix the app and deploy "
                 f"again.\nLast lines of {self.config.state_dir}/logs/{new.slot}.log:\n"
                 + "\n".join(f"    {line}" for line in tail.splitlines())
             )
@@ -246,7 +205,7 @@ class Deployment:
                 self._discard(st, new, live, exc, keep=keep)
                 if isinstance(exc, NginxError) and not keep:
                     raise NginxError(f"{exc}\n{new.version} on {new.slot} was stopped; "
-                                     f"{_serving_text(live)}. Fix the nginx problem and "
+                                     f"{serving_text(live)}. Fix the nginx problem and "
                                      "deploy again.") from None
                 raise
             st = self._commit(st, new, live, done)
@@ -331,16 +290,3 @@ class Deployment:
             previous=live.release if live else None, user=store.current_user(),
             message=message, timings=timings))
         self.report(Phase.RECORD, time.monotonic() - t, f"{self.action} {outcome}")
-
-
-def _serving_text(live: SlotProcess | None) -> str:
-    if live is None:
-        return "nothing was serving before and nothing serves now"
-    return f"traffic stays on {live.slot} ({live.version}, port {live.port})"
-
-
-def _recovery_text(recovery: Recovery) -> str:
-    killed = recovery.interrupted
-    head = [f"a {killed.action} of {killed.version} was interrupted in phase {killed.phase}"] \
-        if killed else []
-    return "; ".join([*head, *recovery.actions]) or "nothing left behind"

@@ -22,7 +22,7 @@ def deploy(config: Config, version: str, *, force: bool = False, wait_lock: floa
 
 
 def rollback(config: Config, *, wait_lock: float = 0.0, report: Reporter = quiet) -> DeployResult:
-    """Go back to the previous version: flip to its slot if it still runs, else redeploy it."""
+    """Deploy the previous version again, through the same path as a deploy."""
     with store.locked(config.state_dir, wait=wait_lock):
         current = store.load(config.state_dir)
         if current.previous is None:
