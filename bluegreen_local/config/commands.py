@@ -14,9 +14,9 @@ class Commands(Scalars):
 
     __slots__ = ()
 
-    def template_str(self, name: str) -> str | None:
-        """An optional string with {port}/{version}/{slot} placeholders."""
-        value = self.string(name)
+    def template_str(self, name: str, *, required: bool = False) -> str | None:
+        """A string with {port}/{version}/{slot} placeholders (optional unless required)."""
+        value = self.string(name, required=required)
         if value is None:
             return None
         why = placeholder_problem(value)
@@ -26,14 +26,8 @@ class Commands(Scalars):
         return value
 
     def command_template(self, name: str, *, required: bool = False) -> tuple[str, ...] | None:
-        value = self.string(name, required=required)
-        if value is None:
-            return None
-        why = placeholder_problem(value)
-        if why:
-            self.problem(name, why)
-            return None
-        return self._split(name, value)
+        value = self.template_str(name, required=required)
+        return None if value is None else self._split(name, value)
 
     def command(self, name: str, default: str) -> tuple[str, ...] | None:
         value = self.string(name, default)
