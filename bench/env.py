@@ -269,7 +269,7 @@ timeout = "10s"
 
         with contextlib.suppress(OSError, ValueError):
             state = json.loads((self.dir / "state" / "state.json").read_text())
-            return {int(s["pid"]) for s in state.get("slots", [])}
+            return {int(i["handle"]["pid"]) for i in state.get("instances", [])}
         return set()
 
     def down(self) -> None:

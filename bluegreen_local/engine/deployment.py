@@ -27,7 +27,7 @@ from bluegreen_local.model.errors import (
     UsageError,
 )
 from bluegreen_local.model.results import DeployResult, HistoryEvent, Timings
-from bluegreen_local.model.types import Mode, Phase, Release, Slot, SlotProcess
+from bluegreen_local.model.types import Instance, Mode, Phase, Release, Slot
 from bluegreen_local.probes import health
 from bluegreen_local.runners import make_runner, slot_port
 from bluegreen_local.store import journal
@@ -88,7 +88,7 @@ class Deployment:
                 journal.clear(self.config.state_dir)
 
     def _up(self, st: State, live: Release, *, changed: bool) -> DeployResult:
-        proc = st.live_process
+        proc = st.live_instance
         if proc is not None and self._current(st, proc):
             return self._result(live, None, changed=changed,
                                 message=f"{live.version} is live and healthy")
@@ -110,7 +110,7 @@ class Deployment:
 
     def _run(self, st: State, version: str, *, force: bool,
              recovered: tuple[str, ...]) -> DeployResult:
-        live = st.live_process
+        live = st.live_instance
         if live and live.version == version and not force and self._current(st, live):
             # Recovery may have changed things (e.g. applied an edited config) on the way.
             note = "; ".join(("", *recovered)) if recovered else ""
@@ -122,8 +122,8 @@ class Deployment:
 
     # -- steps 3-5: preflight, start, health gate --------------------------------------------
 
-    def _start_and_gate(self, st: State, version: str, live: SlotProcess | None,
-                        target: Slot | None = None) -> tuple[State, SlotProcess]:
+    def _start_and_gate(self, st: State, version: str, live: Instance | None,
+                        target: Slot | None = None) -> tuple[State, Instance]:
         if target is None:
             target = st.live.slot.other if st.live else Slot.BLUE
         port = slot_port(self.config, target)
@@ -131,18 +131,19 @@ class Deployment:
         st = self._preflight(st, target, port)
         self.report(Phase.PREFLIGHT, time.monotonic() - t, f"{target} port {port} is free")
         t = time.monotonic()
-        new: SlotProcess | None = None
+        new: Instance | None = None
         try:
             # A signal between spawning and recording would orphan the new process: hold it.
             with signals.deferred() as pending:
                 self._journal(Phase.START, Release(target, port, version))
                 new = self.runner.start(target, port, version)
-                st = st.with_process(new)
+                st = st.with_instance(new)
                 store.save(self.config.state_dir, st)
             if pending.received:
                 raise KeyboardInterrupt
             self._journal(Phase.HEALTH, new.release)
-            self.report(Phase.START, self.clock.lap("start", t), f"{version} pid {new.pid}")
+            self.report(Phase.START, self.clock.lap("start", t),
+                        f"{version} {new.handle.describe()}")
             self._gate(new, live)
         except BaseException as exc:
             if new is None:
@@ -156,7 +157,7 @@ class Deployment:
         return st, new
 
     def _preflight(self, st: State, target: Slot, port: int) -> State:
-        stale = st.process(target)
+        stale = st.instance(target)
         if stale is not None:
             log.info("stopping stale %s slot (version %s)", target, stale.version)
             self.runner.stop(stale, self.config.app.stop_timeout)
@@ -171,7 +172,7 @@ class Deployment:
             nginx.test(self.config)  # someone else's broken file stops us before we start
         return st
 
-    def _gate(self, new: SlotProcess, live: SlotProcess | None) -> None:
+    def _gate(self, new: Instance, live: Instance | None) -> None:
         t = time.monotonic()
         verdict = health.wait_healthy(new.port, self.config.health,
                                       still_running=lambda: self.runner.alive(new),
@@ -183,14 +184,14 @@ class Deployment:
             raise HealthCheckError(
                 f"{new.slot} (port {new.port}) never became healthy: {verdict.reason}. "
                 f"{new.version} was stopped; {serving_text(live)}. Fix the app and deploy "
-                f"again.\nLast lines of {self.config.state_dir}/logs/{new.slot}.log:\n"
+                f"again.\nLast lines of {self.runner.log_path(new.slot)}:\n"
                 + "\n".join(f"    {line}" for line in tail.splitlines())
             )
         self.report(Phase.HEALTH, self.clock.lap("healthy", t), verdict.reason)
 
     # -- steps 6-10: switch, confirm, drain, stop, record ------------------------------------
 
-    def _switch_and_finish(self, st: State, new: SlotProcess, live: SlotProcess | None,
+    def _switch_and_finish(self, st: State, new: Instance, live: Instance | None,
                            *, keep_on_failure: bool) -> DeployResult:
         # From here signals wait: the switch and the drain finish (each bounded by a timeout).
         with signals.deferred() as pending:
@@ -198,7 +199,7 @@ class Deployment:
             number, token = st.next_generation()
             self._journal(Phase.SWITCH, new.release)
             try:
-                done = switch(self.config, new.release, number, token, st.token,
+                done = switch(self.config, st.make_live(new).routes(), number, token, st.token,
                               before_reload=lambda w: self._journal(Phase.SWITCH, new.release, w))
             except BaseException as exc:
                 keep = keep_on_failure or isinstance(exc, ReloadUndoFailed)
@@ -221,15 +222,15 @@ class Deployment:
                               f"{new.version} is live on {new.slot} (port {new.port})")
         return result
 
-    def _commit(self, st: State, new: SlotProcess, live: SlotProcess | None,
+    def _commit(self, st: State, new: Instance, live: Instance | None,
                 done: Switched) -> State:
         previous = live.release if live else st.previous
-        st = replace(st, generation=done.generation, token=done.token, live=new.release,
+        st = replace(st.make_live(new), generation=done.generation, token=done.token,
                      previous=previous)
         store.save(self.config.state_dir, st)
         return st
 
-    def _retire(self, st: State, live: SlotProcess | None, done: Switched) -> bool:
+    def _retire(self, st: State, live: Instance | None, done: Switched) -> bool:
         if live is None:
             # No old slot, but old workers (a shared nginx's) still answer from the previous
             # upstream for a moment: "deployed" means every worker routes to the new slot.
@@ -247,7 +248,7 @@ class Deployment:
         self.report(Phase.STOP, self.clock.lap("stop", t), f"{live.version} on {live.slot}")
         return outcome.complete
 
-    def _discard(self, st: State, new: SlotProcess, live: SlotProcess | None,
+    def _discard(self, st: State, new: Instance, live: Instance | None,
                  exc: BaseException, *, keep: bool = False) -> None:
         """A failed deploy: stop the new slot (unless it must stay up) and record why."""
         if not keep:
@@ -259,15 +260,15 @@ class Deployment:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _current(self, st: State, live: SlotProcess) -> bool:
+    def _current(self, st: State, live: Instance) -> bool:
         """Live, healthy, served by nginx, and the config would render the same files."""
         if live.port != slot_port(self.config, live.slot):
             return False
         served = nginx.served_generation(self.config.nginx.admin_socket)
-        return (served == st.token and nginx.files_current(self.config, live.release, st.token)
+        return (served == st.token and nginx.files_current(self.config, st.routes(), st.token)
                 and self._healthy(live))
 
-    def _healthy(self, proc: SlotProcess) -> bool:
+    def _healthy(self, proc: Instance) -> bool:
         result = health.probe(proc.port, self.config.health)
         return self.runner.alive(proc) and health.judge(result, self.config.health).healthy
 
@@ -281,7 +282,7 @@ class Deployment:
                                f"(port {release.port})",
         )
 
-    def _record(self, outcome: str, release: Release, live: SlotProcess | None,
+    def _record(self, outcome: str, release: Release, live: Instance | None,
                 timings: Timings, message: str) -> None:
         t = time.monotonic()
         store.append_history(self.config.state_dir, HistoryEvent(

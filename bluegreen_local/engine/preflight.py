@@ -23,11 +23,10 @@ def check_listen_free(config: Config) -> None:
 
 def port_owner_message(runner: Runner, st: State, target: Slot, port: int) -> str:
     """Why the idle port is taken: by our own slot (app.ports changed) or by a stranger."""
-    owners = net.listener_pids(port)
-    ours = [p for p in st.slots for pid in owners if runner.owns_pid(p, pid)]
-    if ours:
-        return (f"port {port} ({target} slot) is held by our own {ours[0].slot} slot "
-                f"({ours[0].version}, started on port {ours[0].port}); app.ports changed "
+    ours = runner.port_holder(port, st.instances)
+    if ours is not None:
+        return (f"port {port} ({target} slot) is held by our own {ours.slot} slot "
+                f"({ours.version}, started on port {ours.port}); app.ports changed "
                 "since it started. Nothing was changed. Run `bluegreen down`, then deploy.")
     return (f"port {port} ({target} slot) is taken by {net.describe_listeners(port)}, "
             "which bluegreen did not start. Nothing was changed. Stop that process or "

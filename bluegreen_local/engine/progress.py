@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bluegreen_local.engine.reconcile import Recovery
 from bluegreen_local.model.results import Timings
-from bluegreen_local.model.types import SlotProcess
+from bluegreen_local.model.types import Instance
 
 
 @dataclass(slots=True)
@@ -25,7 +25,7 @@ class Clock:
         return Timings(**self.marks, total=time.monotonic() - self.started)
 
 
-def serving_text(live: SlotProcess | None) -> str:
+def serving_text(live: Instance | None) -> str:
     if live is None:
         return "nothing was serving before and nothing serves now"
     return f"traffic stays on {live.slot} ({live.version}, port {live.port})"

@@ -1,13 +1,16 @@
 """Reconcile state with the world after a crash: nginx's served generation is the truth.
 
 A deploy can die at any instant (SIGKILL, OOM, reboot). Whatever nginx serves is what clients
-get, so it decides which slot is live; every other slot process of ours is drained and stopped,
-and the files nginx reads are made to match the live slot again.
+get, so it decides which slot is live. Every instance of ours that no role claims (a deploy's
+half-started version, an old version whose warm deadline passed, a stray whose starter was
+killed before recording it) is drained and stopped, and the files nginx reads are made to match
+the topology again.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field, replace
 
 from bluegreen_local import nginx, store
@@ -15,7 +18,7 @@ from bluegreen_local.config.model import Config
 from bluegreen_local.engine.drain import drain, wait_workers_gone
 from bluegreen_local.engine.switch import switch
 from bluegreen_local.model.results import HistoryEvent
-from bluegreen_local.model.types import Release, SlotProcess
+from bluegreen_local.model.types import Instance, Release, Role
 from bluegreen_local.nginx.control import Worker
 from bluegreen_local.runners.base import Runner
 from bluegreen_local.store import journal
@@ -40,10 +43,10 @@ def recover(config: Config, runner: Runner) -> Recovery:
     killed = journal.read(config.state_dir)
     st = loaded = store.load(config.state_dir)
     actions: list[str] = []
-    for proc in st.slots:
-        if not runner.alive(proc):
-            actions.append(f"{proc.version} on {proc.slot} (pid {proc.pid}) had exited")
-            st = st.without(proc.slot)
+    for inst in st.instances:
+        if not runner.alive(inst):
+            actions.append(f"{inst.version} on {inst.slot} ({inst.handle.describe()}) had exited")
+            st = st.without(inst.slot)
     adopted = adopt_switch(config, st)
     if adopted.live != st.live and adopted.live is not None:
         actions.append(f"nginx serves {adopted.live.version} on {adopted.live.slot}: "
@@ -54,21 +57,29 @@ def recover(config: Config, runner: Runner) -> Recovery:
     suspects |= repointed
     if repointed:
         actions.append(f"pointed nginx at the live slot again ({_live_text(st)})")
-    leftovers = [p for p in st.slots if p != st.live_process]
-    if killed is not None:  # only a killed run can leave processes it never recorded
-        leftovers += runner.strays({p.pid for p in st.slots})
+    leftovers = unclaimed(st, time.time())
+    if killed is not None:  # only a killed run can leave instances it never recorded
+        leftovers += runner.strays(st.instances)
     if repointed:
         # Done means every worker runs the rewritten files, not only the newest ones.
         wait_workers_gone(repointed, config.drain.timeout)
-    for proc in leftovers:
-        drain(suspects, proc.port, config.drain.timeout)
-        runner.stop(proc, config.app.stop_timeout)
-        st = st.without(proc.slot) if st.process(proc.slot) == proc else st
-        actions.append(f"stopped {proc.version} on {proc.slot} (port {proc.port}), left behind")
+    for inst in leftovers:
+        drain(suspects, inst.port, config.drain.timeout)
+        runner.stop(inst, config.app.stop_timeout)
+        st = st.without(inst.slot) if st.instance(inst.slot) == inst else st
+        actions.append(f"stopped {inst.version} on {inst.slot} (port {inst.port}), left behind")
     if st != loaded:  # every deploy starts here: no fsynced write when all agrees
         store.save(config.state_dir, st)
     _finish(config, st, actions, killed)
     return Recovery(st, tuple(actions), killed)
+
+
+def unclaimed(st: State, now: float) -> list[Instance]:
+    """The instances no role keeps: no role, a warm deadline passed, or a live role that state's
+    live release no longer names."""
+    live = st.live_instance
+    return [i for i in st.instances
+            if not i.claimed(now) or (i.role is Role.LIVE and i != live)]
 
 
 def adopt_switch(config: Config, st: State) -> State:
@@ -79,27 +90,26 @@ def adopt_switch(config: Config, st: State) -> State:
         return st
     if nginx.served_generation(config.nginx.admin_socket) != rendered.token:
         return st  # the file is not what nginx serves (never loaded); _repoint fixes it
-    proc = st.process(rendered.live.slot)
-    if proc is None or proc.release != rendered.live:
+    inst = st.instance(rendered.live.slot)
+    if inst is None or inst.release != rendered.live:
         return st
     log.warning("nginx serves %s (%s) but state said otherwise: adopting what nginx serves",
                 rendered.live.slot, rendered.live.version)
     number = _generation_number(rendered.token, st.generation)
     previous = st.live if st.live and st.live != rendered.live else st.previous
-    return replace(st, generation=number, token=rendered.token, live=proc.release,
+    return replace(st.make_live(inst), generation=number, token=rendered.token,
                    previous=previous)
 
 
 def _repoint(config: Config, st: State) -> tuple[State, set[Worker]]:
     """If nginx runs but its files or served generation disagree with state, switch again."""
-    live = st.live_process
-    if live is None or nginx.master_pid(config) is None:
+    if st.live_instance is None or nginx.master_pid(config) is None:
         return st, set()
     served = nginx.served_generation(config.nginx.admin_socket)
-    if served == st.token and nginx.files_current(config, live.release, st.token):
+    if served == st.token and nginx.files_current(config, st.routes(), st.token):
         return st, set()
     number, token = st.next_generation()
-    done = switch(config, live.release, number, token, st.token)
+    done = switch(config, st.routes(), number, token, st.token)
     st = replace(st, generation=number, token=token)
     return st, set(done.old_workers)
 
@@ -118,8 +128,8 @@ def _finish(config: Config, st: State, actions: list[str], killed: Journal | Non
 
 
 def _live_text(st: State) -> str:
-    proc: SlotProcess | None = st.live_process
-    return f"{proc.version} on {proc.slot}, port {proc.port}" if proc else "none"
+    inst = st.live_instance
+    return f"{inst.version} on {inst.slot}, port {inst.port}" if inst else "none"
 
 
 def _generation_number(token: str, fallback: int) -> int:

@@ -10,7 +10,7 @@ from bluegreen_local import nginx
 from bluegreen_local.config.model import Config
 from bluegreen_local.engine.drain import wait_workers_gone as drain
 from bluegreen_local.model.errors import NginxError, ReloadUndoFailed
-from bluegreen_local.model.types import Mode, Release
+from bluegreen_local.model.types import Mode, Route
 from bluegreen_local.nginx import managed
 from bluegreen_local.nginx.control import Worker
 
@@ -26,14 +26,16 @@ class Switched:
     old_workers: frozenset[Worker]
 
 
-def switch(config: Config, target: Release, generation: int, token: str, old_token: str,
+def switch(config: Config, routes: tuple[Route, ...], generation: int, token: str,
+           old_token: str,
            *, before_reload: Callable[[set[Worker]], None] = lambda _: None) -> Switched:
-    """Render, test, reload and confirm; on failure the files and nginx are put back.
+    """Point nginx at `routes`: render, test, reload and confirm; on failure the files and
+    nginx are put back.
 
     Raises NginxError with nginx back on the old generation, or ReloadUndoFailed when that
     could not be confirmed (then nginx may serve either slot, and both must stay up).
     """
-    specs = nginx.file_specs(config, target, token)
+    specs = nginx.file_specs(config, routes, token)
     files = nginx.render_all(specs)
     if config.nginx.mode is Mode.MANAGED:
         managed.prepare_prefix(config)

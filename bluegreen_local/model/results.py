@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bluegreen_local.model.types import Release, Slot
+from bluegreen_local.model.types import Release, Role, Slot
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,7 @@ class SlotStatus:
     healthy: bool | None
     uptime: float | None
     memory_rss: int | None
+    role: Role | None = None  # what the topology says the instance is for
 
 
 @dataclass(frozen=True, slots=True)

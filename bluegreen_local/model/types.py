@@ -1,8 +1,9 @@
-"""Value types: nginx modes, runner kinds, slots, deploy phases, releases and slot processes."""
+"""Value types: nginx modes, runner kinds, slots, deploy phases, releases, and the topology:
+instances (a release plus a runner handle and a role) and the routes nginx is rendered from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -53,17 +54,74 @@ class Release:
     version: str
 
 
+class Role(StrEnum):
+    """What an instance is for: its role decides whether nginx routes to it and whether
+    recovery keeps it. An instance with no role is unclaimed and recovery stops it."""
+
+    LIVE = "live"  # takes the public traffic
+    STAGED = "staged"  # started and healthy, not yet promoted (a preview)
+    WARM = "warm"  # the previous live version, kept running until a deadline
+    CANARY = "canary"  # takes a weighted share of the public traffic
+
+
 @dataclass(frozen=True, slots=True)
-class SlotProcess:
-    """A running slot process as we started it; pid plus create_time identify it."""
+class ProcessHandle:
+    """How the process runner finds an instance again: pid plus create time, never a bare pid
+    (pids are reused)."""
+
+    pid: int
+    create_time: float
+
+    @property
+    def runner(self) -> RunnerKind:
+        return RunnerKind.PROCESS
+
+    def describe(self) -> str:
+        return f"pid {self.pid}"
+
+
+# One member per runner kind; a runner only ever receives its own kind of handle.
+Handle = ProcessHandle
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """A version running in a slot, as a runner started it, and the role it plays now."""
 
     slot: Slot
     port: int
     version: str
-    pid: int
-    create_time: float
     started_at: float
+    handle: Handle
+    role: Role | None = None
+    until: float | None = None  # WARM: stopped once this time (epoch seconds) has passed
+    weight: int | None = None  # CANARY: percent of the live traffic
 
     @property
     def release(self) -> Release:
         return Release(self.slot, self.port, self.version)
+
+    def claimed(self, now: float) -> bool:
+        """True while a role keeps this instance running (recovery stops the others)."""
+        if self.role is None:
+            return False
+        return self.role is not Role.WARM or (self.until is not None and now < self.until)
+
+    def with_role(self, role: Role | None, *, until: float | None = None,
+                  weight: int | None = None) -> Instance:
+        return replace(self, role=role, until=until, weight=weight)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A release nginx sends traffic to, and in which role; the nginx context is built from
+    these, so a preview listener or a weighted split is a template change."""
+
+    role: Role
+    release: Release
+    weight: int = 100
+
+
+def live_routes(release: Release) -> tuple[Route, ...]:
+    """The topology of a plain blue-green switch: all traffic to one release."""
+    return (Route(Role.LIVE, release),)

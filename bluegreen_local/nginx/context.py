@@ -1,16 +1,17 @@
-"""What bluegreen renders into nginx: names, sockets and the file specs for a live release."""
+"""What bluegreen renders into nginx: names, sockets, and the file specs for a topology (the
+routes: which release takes traffic in which role)."""
 
 from __future__ import annotations
 
 import hashlib
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 from bluegreen_local.config.model import Config
-from bluegreen_local.model.types import Release, Slot
+from bluegreen_local.model.types import Release, Role, Route, Slot
 from bluegreen_local.nginx.control import main_conf
 from bluegreen_local.nginx.rendered import Spec
 from bluegreen_local.nginx.templating import ServerLine, nginx_safe
@@ -22,14 +23,25 @@ def upstream_name(config: Config) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """What the upstream file on disk says: its generation and the live release."""
+    """What the upstream file on disk says: its generation, the live release, and the other
+    routes (staged, canary) in the order the header lists them."""
 
     token: str
     live: Release
+    others: tuple[Route, ...] = field(default=())
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return (Route(Role.LIVE, self.live), *self.others)
 
 
+# The first header line keeps the format every earlier release wrote, so an upstream file from
+# before the topology still reads (and is adopted) the same way.
 _HEADER_RE: Final = re.compile(
     r"^# generation (\S+): live (blue|green) \(version (\S+), port (\d+)\)$", re.MULTILINE)
+_ROUTE_RE: Final = re.compile(
+    r"^# (staged|canary) (blue|green) \(version (\S+), port (\d+), weight (\d+)\)$",
+    re.MULTILINE)
 
 
 def parse_rendered(text: str) -> Rendered | None:
@@ -38,7 +50,10 @@ def parse_rendered(text: str) -> Rendered | None:
     if match is None:
         return None
     token, slot, version, port = match.groups()
-    return Rendered(token, Release(Slot(slot), int(port), version))
+    others = tuple(
+        Route(Role(role), Release(Slot(o_slot), int(o_port), o_version), int(weight))
+        for role, o_slot, o_version, o_port, weight in _ROUTE_RE.findall(text))
+    return Rendered(token, Release(Slot(slot), int(port), version), others)
 
 
 def read_rendered(config: Config) -> Rendered | None:
@@ -64,19 +79,38 @@ def confirm_socket(config: Config, token: str) -> Path:
     return admin.with_name(f"{admin.name}.{token.rsplit('-', 1)[-1]}")
 
 
-def upstream_spec(config: Config, live: Release, token: str) -> Spec:
-    """The file bluegreen owns: upstream to the live slot plus the generation endpoint."""
+def upstream_spec(config: Config, routes: tuple[Route, ...], token: str) -> Spec:
+    """The file bluegreen owns: the upstream built from the routes, plus the generation
+    endpoint. Exactly one route is live; staged routes are listed (a preview listener will
+    serve them), canary routes share the public upstream by weight."""
+    live = [r for r in routes if r.role is Role.LIVE]
+    if len(live) != 1:
+        raise ValueError(f"a topology needs exactly one live route, got {routes!r}")
+    others = tuple(r for r in routes if r.role is not Role.LIVE)
     return _spec(
         config.nginx.upstream_file, "upstream.conf.j2",
         app=config.app.name,
         generation=nginx_safe(token),
         generation_var=generation_var(config),
-        live=live,
+        live=live[0].release,
+        others=others,
         upstream=upstream_name(config),
-        servers=[ServerLine(live.port)],
+        servers=_servers(routes),
         admin_socket=nginx_safe(str(config.nginx.admin_socket)),
         confirm_socket=nginx_safe(str(confirm_socket(config, token))),
     )
+
+
+def _servers(routes: tuple[Route, ...]) -> list[ServerLine]:
+    """The public upstream's server lines: the live release and any canary, by weight."""
+    canary = sum(r.weight for r in routes if r.role is Role.CANARY)
+    lines = []
+    for route in routes:
+        if route.role is Role.LIVE:
+            lines.append(ServerLine(route.release.port, max(100 - canary, 1) if canary else 1))
+        elif route.role is Role.CANARY:
+            lines.append(ServerLine(route.release.port, route.weight))
+    return lines
 
 
 def main_spec(config: Config) -> Spec:

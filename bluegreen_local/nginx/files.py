@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bluegreen_local.config.model import Config
 from bluegreen_local.model.errors import BlueGreenError, StateError
-from bluegreen_local.model.types import Mode, Release, Slot
+from bluegreen_local.model.types import Mode, Release, Route, Slot, live_routes
 from bluegreen_local.nginx import rendered, templating
 from bluegreen_local.nginx.context import main_spec, upstream_name, upstream_spec
 from bluegreen_local.nginx.rendered import Spec
@@ -32,16 +32,16 @@ def render_site_snippet(config: Config) -> str:
 def write_trial(config: Config) -> None:
     """Write the managed config with a placeholder upstream, for `check` in a scratch prefix."""
     blue = Release(Slot.BLUE, config.app.ports[0], "check")
-    for path, text in desired_files(config, blue, "check").items():
+    for path, text in desired_files(config, live_routes(blue), "check").items():
         atomic_write(path, text, mode=0o644)
 
 
 # -- files: swap in, restore on failure --------------------------------------------------------
 
 
-def file_specs(config: Config, live: Release, token: str) -> list[Spec]:
-    """Every file bluegreen owns, as it must be rendered for `live` at generation `token`."""
-    specs = [upstream_spec(config, live, token)]
+def file_specs(config: Config, routes: tuple[Route, ...], token: str) -> list[Spec]:
+    """Every file bluegreen owns, as it must be rendered for `routes` at generation `token`."""
+    specs = [upstream_spec(config, routes, token)]
     if config.nginx.mode is Mode.MANAGED:
         specs.append(main_spec(config))
     return specs
@@ -53,9 +53,9 @@ def prepare_render(config: Config) -> None:
     templating.warm("upstream.conf.j2", *(["nginx.conf.j2"] if managed else []))
 
 
-def desired_files(config: Config, live: Release, token: str) -> dict[Path, str]:
-    """Every file bluegreen owns, as it must read for `live` at generation `token`."""
-    return render_all(file_specs(config, live, token))
+def desired_files(config: Config, routes: tuple[Route, ...], token: str) -> dict[Path, str]:
+    """Every file bluegreen owns, as it must read for `routes` at generation `token`."""
+    return render_all(file_specs(config, routes, token))
 
 
 def render_all(specs: list[Spec]) -> dict[Path, str]:
@@ -69,9 +69,10 @@ def record_installed(config: Config, specs: list[Spec], files: Mapping[Path, str
         rendered.save(config.state_dir, specs, files)
 
 
-def files_current(config: Config, live: Release, token: str) -> bool:
-    """True when every file on disk already reads as the config calls for `live` at `token`."""
-    specs = file_specs(config, live, token)
+def files_current(config: Config, routes: tuple[Route, ...], token: str) -> bool:
+    """True when every file on disk already reads as the config calls for `routes` at
+    `token`."""
+    specs = file_specs(config, routes, token)
     known = rendered.matches(config.state_dir, specs)
     if known is not None:
         return known

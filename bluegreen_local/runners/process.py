@@ -9,7 +9,7 @@ import shlex
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -17,9 +17,9 @@ import psutil
 
 from bluegreen_local.config.model import AppConfig
 from bluegreen_local.model.errors import RunnerError
-from bluegreen_local.model.types import Slot, SlotProcess
+from bluegreen_local.model.types import Instance, ProcessHandle, RunnerKind, Slot
 from bluegreen_local.store.files import ensure_dir
-from bluegreen_local.util import pstree
+from bluegreen_local.util import net, pstree
 from bluegreen_local.util.clock import now_iso
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,8 @@ MARKER: Final = "BLUEGREEN_STATE_DIR"
 class ProcessRunner:
     """Runs `app.command` per slot with stdout/stderr to state_dir/logs/<slot>.log."""
 
+    kind = RunnerKind.PROCESS
+
     def __init__(self, app: AppConfig, state_dir: Path) -> None:
         self.app = app
         self.state_dir = state_dir
@@ -41,7 +43,7 @@ class ProcessRunner:
         self._children: dict[int, subprocess.Popen[bytes]] = {}
         self._log_start: dict[Slot, int] = {}
 
-    def start(self, slot: Slot, port: int, version: str) -> SlotProcess:
+    def start(self, slot: Slot, port: int, version: str) -> Instance:
         values = {"port": str(port), "version": version, "slot": slot.value}
         argv = [part.format(**values) for part in self.app.command]
         workdir = self.app.workdir.format(**values) if self.app.workdir else None
@@ -54,7 +56,8 @@ class ProcessRunner:
                MARKER: str(self.state_dir)}
         child = self._spawn(slot, argv, workdir, env, version)
         self._children[child.pid] = child
-        return SlotProcess(slot, port, version, child.pid, _create_time(child.pid), time.time())
+        handle = ProcessHandle(child.pid, _create_time(child.pid))
+        return Instance(slot, port, version, time.time(), handle)
 
     def _spawn(self, slot: Slot, argv: Sequence[str], workdir: str | None,
                env: dict[str, str], version: str) -> subprocess.Popen[bytes]:
@@ -79,7 +82,7 @@ class ProcessRunner:
 
     def _open_log(self, slot: Slot) -> int:
         ensure_dir(self.log_dir)
-        path = self.log_dir / f"{slot}.log"
+        path = self.log_path(slot)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
@@ -87,44 +90,53 @@ class ProcessRunner:
         self._log_start[slot] = os.fstat(fd).st_size
         return fd
 
-    def alive(self, proc: SlotProcess) -> bool:
-        child = self._children.get(proc.pid)
+    def log_path(self, slot: Slot) -> Path:
+        return self.log_dir / f"{slot}.log"
+
+    def alive(self, inst: Instance) -> bool:
+        child = self._children.get(inst.handle.pid)
         if child is not None and child.poll() is not None:
             return False
-        found = _process(proc)
+        found = _process(inst.handle)
         if found is None:
             return False
         with contextlib.suppress(psutil.Error):
             return found.status() != psutil.STATUS_ZOMBIE
         return False
 
-    def owns_pid(self, proc: SlotProcess, pid: int) -> bool:
-        root = _process(proc)
-        if root is None:
-            return False
-        if root.pid == pid:
-            return True
-        with contextlib.suppress(psutil.Error):
-            return any(c.pid == pid for c in root.children(recursive=True))
-        return False
+    def port_holder(self, port: int, instances: Iterable[Instance]) -> Instance | None:
+        """Ours if a listener's pid is an instance's process or one of its descendants (a
+        gunicorn-style master's workers listen too)."""
+        listeners = net.listener_pids(port)
+        if not listeners:
+            return None
+        for inst in instances:
+            root = _process(inst.handle)
+            if root is None:
+                continue
+            with contextlib.suppress(psutil.Error):
+                family = {root.pid, *(c.pid for c in root.children(recursive=True))}
+                if family & set(listeners):
+                    return inst
+        return None
 
-    def stop(self, proc: SlotProcess, grace: float) -> None:
-        root = _process(proc)
+    def stop(self, inst: Instance, grace: float) -> None:
+        root = _process(inst.handle)
         if root is None:
             return
         members = pstree.tree(root)
-        log.info("stopping %s (pid %d, %d processes)", proc.slot, proc.pid, len(members))
-        self._poll(proc.pid)
+        log.info("stopping %s (pid %d, %d processes)", inst.slot, root.pid, len(members))
+        self._poll(root.pid)
         # TERM to the root only: a gunicorn-style master stops its own workers gracefully.
         pstree.send(root, signal.SIGTERM)
         alive = pstree.wait_gone(members, grace)
         if alive:
             log.warning("%s: %d processes ignored SIGTERM for %gs; killing them",
-                        proc.slot, len(alive), grace)
+                        inst.slot, len(alive), grace)
             for leftover in alive:
                 pstree.send(leftover, signal.SIGKILL)
             pstree.wait_gone(alive, 5.0)
-        self._reap(proc.pid)
+        self._reap(root.pid)
 
     def _poll(self, pid: int) -> None:
         child = self._children.get(pid)
@@ -138,7 +150,7 @@ class ProcessRunner:
                 child.wait(timeout=1)
 
     def log_tail(self, slot: Slot, lines: int = 20) -> str:
-        path = self.log_dir / f"{slot}.log"
+        path = self.log_path(slot)
         start = self._log_start.get(slot, 0)
         try:
             with path.open("rb") as handle:
@@ -150,25 +162,26 @@ class ProcessRunner:
         text = data.decode("utf-8", errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
-    def strays(self, known: set[int]) -> list[SlotProcess]:
+    def strays(self, known: Iterable[Instance]) -> list[Instance]:
         """Slot processes of this app that state does not record (their starter was killed)."""
+        known_pids = {inst.handle.pid for inst in known}
         found = []
         for candidate in psutil.process_iter(["pid", "ppid", "environ", "create_time"]):
             env = candidate.info.get("environ") or {}
-            if env.get(MARKER) != str(self.state_dir) or candidate.pid in known:
+            if env.get(MARKER) != str(self.state_dir) or candidate.pid in known_pids:
                 continue
             with contextlib.suppress(psutil.Error):
                 parent_env = psutil.Process(candidate.info["ppid"]).environ()
                 if parent_env.get(MARKER) == str(self.state_dir):
                     continue  # a child of a slot process: stopped with its tree
             with contextlib.suppress(KeyError, ValueError):
-                found.append(SlotProcess(Slot(env["BLUEGREEN_SLOT"]), int(env["PORT"]),
-                                         env["BLUEGREEN_VERSION"], candidate.pid,
-                                         candidate.info["create_time"], 0.0))
+                handle = ProcessHandle(candidate.pid, candidate.info["create_time"])
+                found.append(Instance(Slot(env["BLUEGREEN_SLOT"]), int(env["PORT"]),
+                                      env["BLUEGREEN_VERSION"], 0.0, handle))
         return found
 
-    def memory(self, proc: SlotProcess) -> int | None:
-        root = _process(proc)
+    def memory(self, inst: Instance) -> int | None:
+        root = _process(inst.handle)
         if root is None:
             return None
         total = 0
@@ -185,11 +198,11 @@ def _create_time(pid: int) -> float:
         return 0.0  # it already exited; alive() will say so
 
 
-def _process(proc: SlotProcess) -> psutil.Process | None:
+def _process(handle: ProcessHandle) -> psutil.Process | None:
     """The live process with this pid and create time, or None (gone, or pid reused)."""
     try:
-        found = psutil.Process(proc.pid)
-        same = abs(found.create_time() - proc.create_time) <= CREATE_TIME_SLACK
+        found = psutil.Process(handle.pid)
+        same = abs(found.create_time() - handle.create_time) <= CREATE_TIME_SLACK
     except psutil.Error:
         return None
     return found if same else None

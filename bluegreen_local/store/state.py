@@ -1,57 +1,83 @@
-"""Versioned JSON state: what is live and which slot processes run, migrated on read."""
+"""Versioned JSON state: what is live and the topology (each instance and its role), migrated
+on read from older schemas."""
 
 from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
 from bluegreen_local.model.errors import StateError
-from bluegreen_local.model.types import Release, Slot, SlotProcess
+from bluegreen_local.model.types import (
+    Handle,
+    Instance,
+    ProcessHandle,
+    Release,
+    Role,
+    Route,
+    RunnerKind,
+    Slot,
+)
 from bluegreen_local.store.files import atomic_write, ensure_dir
 
-# 2: `live` is a release (slot, port, version); 1 stored only the slot name.
-SCHEMA: Final = 2
+# 3: `instances`, each with a runner handle and a role (the topology); 2 had `slots` of bare
+# processes, and `live` as a release; 1 stored only the live slot's name.
+SCHEMA: Final = 3
+ROUTED: Final = frozenset({Role.LIVE, Role.STAGED, Role.CANARY})
 
 
 @dataclass(frozen=True, slots=True)
 class State:
-    """What the tool knows between runs: what is live, the processes it started.
+    """What the tool knows between runs: what is live, and the instances it started.
 
-    `live` outlives its process (a crash, a reboot): it says what `up` must bring back.
+    `live` outlives its instance (a crash, a reboot): it says what `up` must bring back.
     """
 
     generation: int = 0
     token: str = ""
     live: Release | None = None
-    slots: tuple[SlotProcess, ...] = field(default=())
+    instances: tuple[Instance, ...] = field(default=())
     previous: Release | None = None
 
-    def process(self, slot: Slot) -> SlotProcess | None:
-        return next((p for p in self.slots if p.slot is slot), None)
+    def instance(self, slot: Slot) -> Instance | None:
+        return next((i for i in self.instances if i.slot is slot), None)
 
-    def with_process(self, proc: SlotProcess) -> State:
-        others = tuple(p for p in self.slots if p.slot is not proc.slot)
-        return replace(self, slots=(*others, proc))
+    def with_instance(self, inst: Instance) -> State:
+        others = tuple(i for i in self.instances if i.slot is not inst.slot)
+        return replace(self, instances=(*others, inst))
 
     def without(self, slot: Slot) -> State:
-        return replace(self, slots=tuple(p for p in self.slots if p.slot is not slot))
+        return replace(self, instances=tuple(i for i in self.instances if i.slot is not slot))
 
     @property
-    def live_process(self) -> SlotProcess | None:
+    def live_instance(self) -> Instance | None:
+        found = self.instance(self.live.slot) if self.live is not None else None
+        ok = found is not None and found.role is Role.LIVE and found.release == self.live
+        return found if ok else None
+
+    def make_live(self, inst: Instance) -> State:
+        """`inst` takes the live role; whatever held it before is left unclaimed."""
+        demoted = tuple(i.with_role(None) if i.role is Role.LIVE else i
+                        for i in self.instances if i.slot is not inst.slot)
+        return replace(self, live=inst.release,
+                       instances=(*demoted, inst.with_role(Role.LIVE)))
+
+    def routes(self) -> tuple[Route, ...]:
+        """What nginx must route to: the live release (even while its instance is down: nginx
+        keeps pointing at it until `up` brings it back), then every other instance whose role
+        takes traffic."""
         if self.live is None:
-            return None
-        proc = self.process(self.live.slot)
-        return proc if proc is not None and proc.release == self.live else None
+            return ()
+        others = tuple(Route(i.role, i.release, i.weight or 100) for i in self.instances
+                       if i.role in ROUTED and i.role is not Role.LIVE)
+        return (Route(Role.LIVE, self.live), *others)
 
     def next_generation(self) -> tuple[int, str]:
         """A new generation number and a token unique even if state was reset."""
         number = self.generation + 1
         return number, f"{number}-{secrets.token_hex(4)}"
-
-
 
 
 # -- state ------------------------------------------------------------------------------------
@@ -78,7 +104,30 @@ def save(state_dir: Path, state: State) -> None:
 
 
 def to_json(state: State) -> dict[str, object]:
-    return {"schema": SCHEMA, **asdict(state)}
+    """Field by field, so renaming a Python attribute can never silently change the file."""
+    return {
+        "schema": SCHEMA, "generation": state.generation, "token": state.token,
+        "live": _release_json(state.live), "previous": _release_json(state.previous),
+        "instances": [_instance_json(i) for i in state.instances],
+    }
+
+
+def _release_json(release: Release | None) -> dict[str, object] | None:
+    if release is None:
+        return None
+    return {"slot": release.slot.value, "port": release.port, "version": release.version}
+
+
+def _instance_json(inst: Instance) -> dict[str, object]:
+    return {
+        "slot": inst.slot.value, "port": inst.port, "version": inst.version,
+        "role": inst.role.value if inst.role else None, "until": inst.until,
+        "weight": inst.weight, "started_at": inst.started_at, "handle": _handle_json(inst.handle),
+    }
+
+
+def _handle_json(handle: Handle) -> dict[str, object]:
+    return {"runner": handle.runner.value, "pid": handle.pid, "create_time": handle.create_time}
 
 
 def from_json(raw: object, path: Path) -> State:
@@ -92,17 +141,19 @@ def from_json(raw: object, path: Path) -> State:
             f"{path}: state schema {schema!r} is newer than this bluegreen understands "
             f"({SCHEMA}). Upgrade bluegreen-local; nothing was changed."
         )
-    if schema == 1:
-        raw = _migrate_1(raw)
     try:
+        if schema == 1:
+            raw = _migrate_1(raw)
+        if schema <= 2:
+            raw = _migrate_2(raw)
         return State(
             generation=int(raw.get("generation", 0)),
             token=str(raw.get("token", "")),
             live=release_from_json(raw.get("live")),
-            slots=tuple(_slot_process(p) for p in raw.get("slots", [])),
+            instances=tuple(_instance(i) for i in raw.get("instances", [])),
             previous=release_from_json(raw.get("previous")),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise StateError(
             f"{path}: malformed state ({exc!r}); move it aside to start over"
         ) from None
@@ -119,12 +170,45 @@ def _migrate_1(raw: dict[Any, Any]) -> dict[Any, Any]:
     return {**raw, "live": release}
 
 
-def _slot_process(raw: dict[str, object]) -> SlotProcess:
-    return SlotProcess(
+def _migrate_2(raw: dict[Any, Any]) -> dict[Any, Any]:
+    """Schema 2 kept bare processes in `slots`; the one matching `live` plays the live role,
+    the others (a deploy that died half-way) are unclaimed, as schema 2 treated them."""
+    slots = raw.get("slots", [])
+    if not isinstance(slots, list):
+        raise TypeError(f"slots must be a list, got {slots!r}")
+    live = raw.get("live")
+    instances = []
+    for proc in slots:
+        if not isinstance(proc, dict):
+            raise TypeError(f"expected a slot object, got {proc!r}")
+        release = {k: proc.get(k) for k in ("slot", "port", "version")}
+        instances.append({
+            **release, "started_at": proc.get("started_at"),
+            "role": Role.LIVE.value if release == live else None,
+            "handle": {"runner": RunnerKind.PROCESS.value, "pid": proc.get("pid"),
+                       "create_time": proc.get("create_time")},
+        })
+    return {**{k: v for k, v in raw.items() if k != "slots"}, "instances": instances}
+
+
+def _instance(raw: dict[str, object]) -> Instance:
+    role, until, weight = raw.get("role"), raw.get("until"), raw.get("weight")
+    return Instance(
         slot=Slot(str(raw["slot"])), port=int(str(raw["port"])), version=str(raw["version"]),
-        pid=int(str(raw["pid"])), create_time=float(str(raw["create_time"])),
-        started_at=float(str(raw["started_at"])),
+        started_at=float(str(raw["started_at"])), handle=_handle(raw["handle"]),
+        role=Role(str(role)) if role is not None else None,
+        until=float(str(until)) if until is not None else None,
+        weight=int(str(weight)) if weight is not None else None,
     )
+
+
+def _handle(raw: object) -> Handle:
+    if not isinstance(raw, dict):
+        raise TypeError(f"expected a handle object, got {raw!r}")
+    kind = RunnerKind(str(raw.get("runner")))
+    if kind is RunnerKind.PROCESS:
+        return ProcessHandle(int(str(raw["pid"])), float(str(raw["create_time"])))
+    raise ValueError(f"no handle for runner {kind}")  # pragma: no cover - one kind today
 
 
 def release_from_json(raw: object) -> Release | None:

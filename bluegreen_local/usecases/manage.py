@@ -10,7 +10,7 @@ from bluegreen_local.config.fields import APP_NAME_RE
 from bluegreen_local.config.model import Config
 from bluegreen_local.model.errors import BlueGreenError, CommandError, NginxError, UsageError
 from bluegreen_local.model.results import CheckItem, CheckResult, DownResult, HistoryEvent
-from bluegreen_local.model.types import Mode, Slot, SlotProcess
+from bluegreen_local.model.types import Instance, Mode, Slot
 from bluegreen_local.nginx import managed, templating
 from bluegreen_local.runners import make_runner, slot_port
 from bluegreen_local.runners.base import Runner
@@ -37,14 +37,14 @@ def down(config: Config, *, wait_lock: float = 0.0) -> DownResult:
         # Traffic leaves nginx first in managed mode, so no client sees a refused upstream.
         nginx_stopped = config.nginx.mode is Mode.MANAGED and managed.stop(config)
         stopped = []
-        for proc in st.slots:
-            if runner.alive(proc):
-                runner.stop(proc, config.app.stop_timeout)
-                stopped.append(proc.release)
-        live = st.live_process
+        for inst in st.instances:
+            if runner.alive(inst):
+                runner.stop(inst, config.app.stop_timeout)
+                stopped.append(inst.release)
+        live = st.live_instance
         previous = live.release if live else st.previous
         store.save(config.state_dir, dataclasses.replace(
-            st, live=None, slots=(), previous=previous))
+            st, live=None, instances=(), previous=previous))
         changed = bool(stopped) or nginx_stopped
         if changed:
             store.append_history(config.state_dir, HistoryEvent(
@@ -64,7 +64,7 @@ def check(config: Config) -> CheckResult:
     st = store.load(config.state_dir)
     runner = make_runner(config)
     for slot in Slot:
-        items.append(_check_port(config, runner, slot, st.process(slot)))
+        items.append(_check_port(config, runner, slot, st.instance(slot)))
     if config.nginx.mode is Mode.MANAGED and nginx.master_pid(config) is None:
         port = int(config.nginx.listen.rpartition(":")[2])
         free = net.port_is_free(port)
@@ -75,10 +75,11 @@ def check(config: Config) -> CheckResult:
 
 
 def _check_port(config: Config, runner: Runner, slot: Slot,
-                proc: SlotProcess | None) -> CheckItem:
+                proc: Instance | None) -> CheckItem:
     port = slot_port(config, slot)
     if proc is not None and runner.alive(proc):
-        return CheckItem(f"port {port}", True, f"{slot}: ours ({proc.version}, pid {proc.pid})")
+        ours = f"{slot}: ours ({proc.version}, {proc.handle.describe()})"
+        return CheckItem(f"port {port}", True, ours)
     if net.port_is_free(port):
         return CheckItem(f"port {port}", True, f"{slot}: free")
     return CheckItem(f"port {port}", False, f"{slot}: taken by a process bluegreen did not start")

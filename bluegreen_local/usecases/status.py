@@ -9,7 +9,7 @@ import psutil
 from bluegreen_local import nginx, store
 from bluegreen_local.config.model import Config
 from bluegreen_local.model.results import NginxStatus, SlotStatus, StatusResult
-from bluegreen_local.model.types import Mode, Slot, SlotProcess
+from bluegreen_local.model.types import Instance, Mode, Slot
 from bluegreen_local.probes import health
 from bluegreen_local.runners import make_runner, slot_port
 from bluegreen_local.runners.base import Runner
@@ -28,9 +28,9 @@ def status(config: Config) -> StatusResult:
     runner = make_runner(config)
     live_slot = st.live.slot if st.live else None
     # With nothing live, a recorded process (a failed or interrupted deploy's) is the idle one.
-    idle_slot = live_slot.other if live_slot else next((p.slot for p in st.slots), None)
-    live = _slot_status(config, runner, live_slot, st.process(live_slot) if live_slot else None)
-    idle = _slot_status(config, runner, idle_slot, st.process(idle_slot) if idle_slot else None)
+    idle_slot = live_slot.other if live_slot else next((i.slot for i in st.instances), None)
+    live = _slot_status(config, runner, live_slot, st.instance(live_slot) if live_slot else None)
+    idle = _slot_status(config, runner, idle_slot, st.instance(idle_slot) if idle_slot else None)
     proxy_state = _nginx_status(config)
     events = store.read_history(config.state_dir, 1)
     problems = _drift(config, st, live, proxy_state)
@@ -41,17 +41,17 @@ def status(config: Config) -> StatusResult:
 
 
 def _slot_status(config: Config, runner: Runner, slot: Slot | None,
-                 proc: SlotProcess | None) -> SlotStatus | None:
+                 proc: Instance | None) -> SlotStatus | None:
     if slot is None:
         return None
     if proc is None or not runner.alive(proc):
         port = proc.port if proc else slot_port(config, slot)
         return SlotStatus(slot, port, proc.version if proc else None, None, False, None, None,
-                          None)
+                          None, proc.role if proc else None)
     # The port it was started on, which differs from the config's if app.ports changed since.
     healthy = health.judge(health.probe(proc.port, config.health), config.health).healthy
-    return SlotStatus(slot, proc.port, proc.version, proc.pid, True, healthy,
-                      round(time.time() - proc.started_at, 1), runner.memory(proc))
+    return SlotStatus(slot, proc.port, proc.version, proc.handle.pid, True, healthy,
+                      round(time.time() - proc.started_at, 1), runner.memory(proc), proc.role)
 
 
 def _nginx_status(config: Config) -> NginxStatus:
@@ -85,7 +85,7 @@ def _drift(config: Config, st: store.State, live: SlotStatus | None,
     if live is not None and not px.running:
         problems.append("nginx is not running; run `bluegreen up`")
     edited = st.live is not None and st.token and not nginx.files_current(
-        config, st.live, st.token)
+        config, st.routes(), st.token)
     if edited:
         problems.append("the nginx files differ from what the config and the live version "
                         "call for (edited by hand, or the config changed); run "

@@ -24,7 +24,7 @@ from bluegreen_local import config, nginx
 from bluegreen_local.config import Config
 from bluegreen_local.config.fields import check_version
 from bluegreen_local.model.errors import ConfigError, NginxError, UsageError
-from bluegreen_local.model.types import Release, Slot
+from bluegreen_local.model.types import Release, Slot, live_routes
 from bluegreen_local.nginx import managed as proxy
 from bluegreen_local.nginx import templating
 from bluegreen_local.store.files import atomic_write, ensure_dir
@@ -96,12 +96,13 @@ def check_rendered(cfg: Config, version: str, scratch: Path, nginx_bin: str) -> 
     """The accepted config renders safely and passes a real nginx -t."""
     _, token = State(generation=41).next_generation()
     release = Release(Slot.BLUE, cfg.app.ports[0], version)
-    files = nginx.desired_files(cfg, release, token)
+    files = nginx.desired_files(cfg, live_routes(release), token)
     for field, value in safe_values(cfg, version, token).items():
         assert not set(value) & set(SYNTAX), (field, value)
         assert templating.NGINX_SAFE_RE.fullmatch(value), (field, value)
     plain = config.parse(document(scratch, nginx_bin), scratch / "bluegreen.toml")
-    assert shape(files) == shape(nginx.desired_files(plain, Release(Slot.BLUE, 7001, "v1"), "1-a"))
+    assert shape(files) == shape(nginx.desired_files(
+        plain, live_routes(Release(Slot.BLUE, 7001, "v1")), "1-a"))
     rendered = nginx.parse_rendered(files[cfg.nginx.upstream_file])
     assert rendered == nginx.Rendered(token, release)
     if not inside(scratch, cfg):

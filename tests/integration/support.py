@@ -121,10 +121,10 @@ listen = "127.0.0.1:{self.listen_port}"
         return data
 
     def slot_pids(self) -> set[int]:
-        """Pids of slot processes the state records."""
-        slots = self.state().get("slots", [])
-        assert isinstance(slots, list)
-        return {int(s["pid"]) for s in slots}
+        """Pids of the slot processes the state records (their process handles)."""
+        instances = self.state().get("instances", [])
+        assert isinstance(instances, list)
+        return {int(i["handle"]["pid"]) for i in instances}
 
     def nginx_pid(self) -> int | None:
         try:

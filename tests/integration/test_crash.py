@@ -75,8 +75,9 @@ def _assert_coherent(project: Project) -> None:
     assert isinstance(nginx, dict) and nginx["running"] is True, status
     assert nginx["generation_served"] == nginx["generation_rendered"], status
     assert status["problems"] == [], status
-    slots = project.state()["slots"]
-    assert isinstance(slots, list) and len(slots) == 1, "exactly one slot process remains"
+    instances = project.state()["instances"]
+    assert isinstance(instances, list) and len(instances) == 1, "exactly one instance remains"
+    assert instances[0]["role"] == "live", instances
     assert _our_processes(project) == {live["pid"]}, "no process of ours is unaccounted for"
     idle = project.ports[1] if live["slot"] == "blue" else project.ports[0]
     assert get(idle)[0] == 0, "nothing listens on the idle port"

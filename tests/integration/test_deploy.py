@@ -27,7 +27,7 @@ def test_first_deploy_serves_through_nginx(project: Project) -> None:
     assert set(timings) >= {"start", "healthy", "switch", "drain", "stop", "total"}
     assert project.serve() == (200, "hello from v1\n")
     # The app runs detached from the CLI: in its own session, surviving the CLI's exit.
-    pid = int(project.state()["slots"][0]["pid"])  # type: ignore[index]
+    (pid,) = project.slot_pids()
     assert os.getsid(pid) == pid
     assert (project.state_dir / "logs/blue.log").read_text().count("listening on") == 1
 

@@ -36,7 +36,7 @@ from bluegreen_local.model.results import (
     StatusResult,
     Timings,
 )
-from bluegreen_local.model.types import Release, Slot
+from bluegreen_local.model.types import Release, Role, Slot
 from bluegreen_local.store import lock
 
 
@@ -54,7 +54,8 @@ EVENT = {"time": str, "action": str, "outcome": str, "app": str, "version": Mayb
          "slot": Maybe(str), "port": Maybe(int), "previous": Maybe(RELEASE), "user": str,
          "message": str, "timings": Maybe(TIMINGS)}
 SLOT = {"slot": str, "port": int, "version": Maybe(str), "pid": Maybe(int), "running": bool,
-        "healthy": Maybe(bool), "uptime": Maybe(NUMBER), "memory_rss": Maybe(int)}
+        "healthy": Maybe(bool), "uptime": Maybe(NUMBER), "memory_rss": Maybe(int),
+        "role": Maybe(str)}
 NGINX = {"mode": str, "running": bool, "master_pid": Maybe(int), "listen": Maybe(str),
          "upstream_file": str, "generation_rendered": Maybe(str),
          "generation_served": Maybe(str)}
@@ -107,9 +108,9 @@ def status(*, empty: bool = False) -> StatusResult:
     if empty:
         return StatusResult(app="web", live=None, idle=None, nginx=proxy(), last_event=None)
     live = SlotStatus(slot=Slot.GREEN, port=7002, version="v2", pid=4242, running=True,
-                      healthy=True, uptime=12.5, memory_rss=2**20)
+                      healthy=True, uptime=12.5, memory_rss=2**20, role=Role.LIVE)
     idle = SlotStatus(slot=Slot.BLUE, port=7001, version="v1", pid=4141, running=True,
-                      healthy=False, uptime=3.0, memory_rss=2**19)
+                      healthy=False, uptime=3.0, memory_rss=2**19, role=Role.WARM)
     return StatusResult(app="web", live=live, idle=idle, nginx=proxy(), last_event=event(),
                         problems=("nginx is not running",))
 

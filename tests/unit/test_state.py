@@ -15,16 +15,19 @@ import pytest
 from bluegreen_local import store as state
 from bluegreen_local.model.errors import ExitCode, LockedError, StateError
 from bluegreen_local.model.results import HistoryEvent, Timings
-from bluegreen_local.model.types import Release, Slot, SlotProcess
+from bluegreen_local.model.types import Instance, ProcessHandle, Release, Role, Route, Slot
 from bluegreen_local.store.state import State
 
-BLUE = SlotProcess(Slot.BLUE, 7001, "v1", pid=4242, create_time=1700000000.25,
-                   started_at=1700000001.5)
-GREEN = SlotProcess(Slot.GREEN, 7002, "v2", pid=4343, create_time=1700000100.0,
-                    started_at=1700000100.75)
-FULL = State(generation=7, token="7-abcdef01", live=GREEN.release, slots=(BLUE, GREEN),
+BLUE = Instance(Slot.BLUE, 7001, "v1", started_at=1700000001.5,
+                handle=ProcessHandle(pid=4242, create_time=1700000000.25))
+GREEN = Instance(Slot.GREEN, 7002, "v2", started_at=1700000100.75,
+                 handle=ProcessHandle(pid=4343, create_time=1700000100.0), role=Role.LIVE)
+FULL = State(generation=7, token="7-abcdef01", live=GREEN.release, instances=(BLUE, GREEN),
              previous=Release(Slot.BLUE, 7001, "v1"))
-ONE = State(generation=1, token="1-00000000", live=BLUE.release, slots=(BLUE,))
+ONE = State(generation=1, token="1-00000000", live=BLUE.release,
+            instances=(BLUE.with_role(Role.LIVE),))
+WARM = State(generation=9, token="9-00000001", live=GREEN.release,
+             instances=(BLUE.with_role(Role.WARM, until=1700000400.5), GREEN))
 
 
 def mode_of(path: Path) -> int:
@@ -36,7 +39,7 @@ def mode_of(path: Path) -> int:
 
 @pytest.mark.parametrize(
     "value",
-    [State(), FULL, ONE],
+    [State(), FULL, ONE, WARM],
 )
 def test_round_trip(tmp_path: Path, value: State) -> None:
     state.save(tmp_path / "st", value)
@@ -48,8 +51,12 @@ def test_saved_document_is_versioned_json(tmp_path: Path) -> None:
     raw = json.loads((tmp_path / "state.json").read_text(encoding="utf-8"))
     assert raw["schema"] == state.SCHEMA
     assert raw["live"] == {"slot": "green", "port": 7002, "version": "v2"}
-    assert raw["slots"][0] == {"slot": "blue", "port": 7001, "version": "v1", "pid": 4242,
-                               "create_time": 1700000000.25, "started_at": 1700000001.5}
+    assert raw["instances"][0] == {
+        "slot": "blue", "port": 7001, "version": "v1", "role": None, "until": None,
+        "weight": None, "started_at": 1700000001.5,
+        "handle": {"runner": "process", "pid": 4242, "create_time": 1700000000.25}}
+    assert raw["instances"][1]["role"] == "live"
+    assert set(raw) == {"schema", "generation", "token", "live", "previous", "instances"}
     assert raw["previous"] == {"slot": "blue", "port": 7001, "version": "v1"}
 
 
@@ -72,16 +79,16 @@ def test_missing_file_is_empty_state(tmp_path: Path) -> None:
 
 
 def test_state_helpers() -> None:
-    assert FULL.live_process == GREEN
-    assert FULL.process(Slot.BLUE) == BLUE
-    assert FULL.without(Slot.BLUE).slots == (GREEN,)
-    moved = SlotProcess(Slot.BLUE, 7001, "v3", 1, 2.0, 3.0)
-    assert FULL.with_process(moved).slots == (GREEN, moved)
+    assert FULL.live_instance == GREEN
+    assert FULL.instance(Slot.BLUE) == BLUE
+    assert FULL.without(Slot.BLUE).instances == (GREEN,)
+    moved = Instance(Slot.BLUE, 7001, "v3", 3.0, ProcessHandle(1, 2.0))
+    assert FULL.with_instance(moved).instances == (GREEN, moved)
     number, token = FULL.next_generation()
     assert number == 8
     assert token.startswith("8-")
     assert len(token) == len("8-") + 8
-    assert State().live_process is None
+    assert State().live_instance is None
 
 
 # -- bad files ----------------------------------------------------------------------------------
@@ -320,6 +327,70 @@ def test_schema_1_state_is_migrated(tmp_path: Path) -> None:
         "previous": {"slot": "blue", "port": 7001, "version": "v1"}}), encoding="utf-8")
     loaded = state.load(tmp_path)
     assert loaded.live == Release(Slot.GREEN, 7002, "v2")
-    assert loaded.live_process is not None and loaded.live_process.pid == 7171
+    assert loaded.live_instance is not None and loaded.live_instance.handle.pid == 7171
     state.save(tmp_path, loaded)
-    assert json.loads((tmp_path / "state.json").read_text())["schema"] == state.SCHEMA == 2
+    assert json.loads((tmp_path / "state.json").read_text())["schema"] == state.SCHEMA == 3
+
+
+def test_schema_2_state_is_migrated_to_the_topology(tmp_path: Path) -> None:
+    """Schema 2 kept bare processes: the live one takes the live role, a half-deployed one
+    none (recovery stops it, as it did under schema 2), and each gets a process handle."""
+    (tmp_path / "state.json").write_text(json.dumps({
+        "schema": 2, "generation": 5, "token": "5-0a0b0c0d",
+        "live": {"slot": "blue", "port": 7001, "version": "v1"},
+        "slots": [{"slot": "blue", "port": 7001, "version": "v1", "pid": 11, "create_time": 1.5,
+                   "started_at": 2.5},
+                  {"slot": "green", "port": 7002, "version": "v2", "pid": 12,
+                   "create_time": 3.5, "started_at": 4.5}],
+        "previous": None}), encoding="utf-8")
+    loaded = state.load(tmp_path)
+    assert loaded == State(
+        generation=5, token="5-0a0b0c0d", live=Release(Slot.BLUE, 7001, "v1"), previous=None,
+        instances=(Instance(Slot.BLUE, 7001, "v1", 2.5, ProcessHandle(11, 1.5), Role.LIVE),
+                   Instance(Slot.GREEN, 7002, "v2", 4.5, ProcessHandle(12, 3.5))))
+    state.save(tmp_path, loaded)
+    raw = json.loads((tmp_path / "state.json").read_text())
+    assert raw["schema"] == 3 and "slots" not in raw
+    assert state.load(tmp_path) == loaded
+
+
+@pytest.mark.parametrize("instances", [
+    '[{"slot": "blue", "port": 1, "version": "v", "started_at": 1, "handle": {"runner": "x"}}]',
+    '[{"slot": "blue", "port": 1, "version": "v", "started_at": 1, "handle": 5}]',
+    '[{"slot": "blue", "port": 1, "version": "v", "started_at": 1, "role": "boss",'
+    ' "handle": {"runner": "process", "pid": 1, "create_time": 1}}]',
+    "[5]",
+], ids=["unknown-runner", "handle-int", "unknown-role", "instance-int"])
+def test_malformed_topology_says_move_it_aside(tmp_path: Path, instances: str) -> None:
+    (tmp_path / "state.json").write_text(f'{{"schema": 3, "instances": {instances}}}')
+    with pytest.raises(StateError, match="move it aside"):
+        state.load(tmp_path)
+
+
+def test_make_live_moves_the_live_role() -> None:
+    st = ONE.with_instance(GREEN.with_role(None))
+    moved = st.make_live(GREEN)
+    assert moved.live == GREEN.release
+    assert moved.live_instance == GREEN.with_role(Role.LIVE)
+    assert moved.instance(Slot.BLUE) == BLUE.with_role(None)
+
+
+def test_routes_come_from_the_live_release_and_routed_roles() -> None:
+    staged = BLUE.with_role(Role.STAGED)
+    canary = BLUE.with_role(Role.CANARY, weight=10)
+    assert FULL.routes() == (Route(Role.LIVE, GREEN.release),)
+    assert WARM.routes() == (Route(Role.LIVE, GREEN.release),), "a warm slot takes no traffic"
+    assert FULL.with_instance(staged).routes() == (
+        Route(Role.LIVE, GREEN.release), Route(Role.STAGED, BLUE.release))
+    assert FULL.with_instance(canary).routes()[1] == Route(Role.CANARY, BLUE.release, 10)
+    # The live release is routed even while its instance is down (until `up` restarts it).
+    assert FULL.without(Slot.GREEN).routes() == (Route(Role.LIVE, GREEN.release),)
+    assert State().routes() == ()
+
+
+def test_roles_claim_instances_until_their_deadline() -> None:
+    warm = BLUE.with_role(Role.WARM, until=100.0)
+    assert warm.claimed(99.0) and not warm.claimed(100.0)
+    assert not BLUE.claimed(0.0), "no role: unclaimed"
+    assert all(BLUE.with_role(r).claimed(1e12) for r in (Role.LIVE, Role.STAGED, Role.CANARY))
+    assert not BLUE.with_role(Role.WARM).claimed(0.0), "warm without a deadline is expired"

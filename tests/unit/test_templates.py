@@ -12,7 +12,7 @@ import pytest
 from bluegreen_local import config, nginx
 from bluegreen_local.config import Config
 from bluegreen_local.model.errors import NginxError
-from bluegreen_local.model.types import Release, Slot
+from bluegreen_local.model.types import Release, Role, Route, Slot, live_routes
 from bluegreen_local.nginx import templating
 from bluegreen_local.nginx.templating import ServerLine
 
@@ -64,7 +64,8 @@ def assert_golden(name: str, rendered: str) -> None:
 
 def test_upstream_golden(managed: Config) -> None:
     live = Release(Slot.GREEN, 7002, "v1.2.3")
-    assert_golden("upstream.conf", nginx.render(nginx.upstream_spec(managed, live, GENERATION)))
+    spec = nginx.upstream_spec(managed, live_routes(live), GENERATION)
+    assert_golden("upstream.conf", nginx.render(spec))
 
 
 def test_main_golden(managed: Config) -> None:
@@ -73,7 +74,7 @@ def test_main_golden(managed: Config) -> None:
 
 def test_system_upstream_golden(system: Config) -> None:
     live = Release(Slot.BLUE, 7001, "2024-01-01_rc1")
-    spec = nginx.upstream_spec(system, live, "12-0badc0de")
+    spec = nginx.upstream_spec(system, live_routes(live), "12-0badc0de")
     assert_golden("upstream-system.conf", nginx.render(spec))
 
 
@@ -89,7 +90,8 @@ def test_golden_files_end_with_one_newline() -> None:
 
 
 def test_upstream_points_only_at_the_live_slot(managed: Config) -> None:
-    text = nginx.render(nginx.upstream_spec(managed, Release(Slot.BLUE, 7001, "v9"), "3-00ff00ff"))
+    text = nginx.render(nginx.upstream_spec(managed, live_routes(Release(Slot.BLUE, 7001, "v9")),
+                                          "3-00ff00ff"))
     assert "server 127.0.0.1:7001 max_fails=0;" in text
     assert "7002" not in text
     assert text.count('"3-00ff00ff"') == 1
@@ -109,7 +111,7 @@ def test_upstream_name_has_no_dashes(managed: Config) -> None:
 def test_server_lines_weight_and_backup() -> None:
     text = templating.render(
         "upstream.conf.j2", app="web", generation="1-x", generation_var="g",
-        live=Release(Slot.BLUE, 7001, "v1"), upstream="u", admin_socket="/s.sock",
+        live=Release(Slot.BLUE, 7001, "v1"), others=(), upstream="u", admin_socket="/s.sock",
         confirm_socket="/s.sock.x",
         servers=[ServerLine(7001, weight=3), ServerLine(7002, backup=True)],
     )
@@ -159,7 +161,8 @@ def test_unknown_template_raises_nginx_error() -> None:
 
 def test_unsafe_token_is_not_rendered(managed: Config) -> None:
     with pytest.raises(NginxError, match="unsafe"):
-        nginx.upstream_spec(managed, Release(Slot.BLUE, 7001, "v1"), '1-x"; return 500')
+        nginx.upstream_spec(managed, live_routes(Release(Slot.BLUE, 7001, "v1")),
+                            '1-x"; return 500')
 
 
 def test_unsafe_state_dir_is_not_rendered() -> None:
@@ -176,3 +179,28 @@ def test_environment_is_strict_and_keeps_newlines() -> None:
     assert env.keep_trailing_newline
     assert not env.autoescape
     assert env.from_string("a\n").render() == "a\n"
+
+
+def test_the_upstream_is_built_from_the_topology(managed: Config) -> None:
+    """Staged routes are recorded (for a preview listener), canary routes share the public
+    upstream by weight, and the header reads back as the same routes."""
+    live = Release(Slot.BLUE, 7001, "v1")
+    canary = Release(Slot.GREEN, 7002, "v2")
+    routes = (Route(Role.LIVE, live), Route(Role.CANARY, canary, 10))
+    text = nginx.render(nginx.upstream_spec(managed, routes, "5-0000abcd"))
+    assert "server 127.0.0.1:7001 weight=90 max_fails=0;" in text
+    assert "server 127.0.0.1:7002 weight=10 max_fails=0;" in text
+    assert nginx.parse_rendered(text) == nginx.Rendered("5-0000abcd", live, routes[1:])
+    staged = (Route(Role.LIVE, live), Route(Role.STAGED, canary))
+    text = nginx.render(nginx.upstream_spec(managed, staged, "6-0000abcd"))
+    assert "7002" not in text.split("upstream ", 1)[1].split("}", 1)[0], "staged takes no traffic"
+    found = nginx.parse_rendered(text)
+    assert found is not None and found.routes == staged
+
+
+def test_a_topology_needs_exactly_one_live_route(managed: Config) -> None:
+    release = Release(Slot.BLUE, 7001, "v1")
+    for routes in [(), (Route(Role.STAGED, release),),
+                   (Route(Role.LIVE, release), Route(Role.LIVE, release))]:
+        with pytest.raises(ValueError, match="exactly one live route"):
+            nginx.upstream_spec(managed, routes, "1-00000000")
