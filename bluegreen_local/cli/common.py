@@ -17,7 +17,7 @@ from bluegreen_local.model.errors import BlueGreenError, ExitCode, Interrupted, 
 
 if TYPE_CHECKING:
     from bluegreen_local.config import Config
-    from bluegreen_local.engine.deployment import Reporter
+    from bluegreen_local.engine.phases import Reporter
     from bluegreen_local.model.types import Phase
 
 ConfigOpt = Annotated[Path | None, typer.Option(
@@ -139,6 +139,6 @@ class PhaseClock:
 
 def reporter(json_out: bool) -> PhaseClock:
     """Progress lines on stderr for people; silence under --json, whose answer has them."""
-    from bluegreen_local.engine.deployment import quiet
+    from bluegreen_local.engine.phases import quiet
 
     return PhaseClock(quiet if json_out else render_progress)

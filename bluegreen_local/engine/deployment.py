@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 from bluegreen_local import nginx, store
 from bluegreen_local.config.model import Config
 from bluegreen_local.engine import signals
 from bluegreen_local.engine.drain import drain, wait_workers_gone
+from bluegreen_local.engine.phases import Phases, Reporter
 from bluegreen_local.engine.preflight import check_listen_free, port_owner_message
-from bluegreen_local.engine.progress import Clock, recovery_text, serving_text
-from bluegreen_local.engine.reconcile import recover
+from bluegreen_local.engine.progress import recovery_text, serving_text
+from bluegreen_local.engine.reconcile import Recovery, recover
 from bluegreen_local.engine.switch import Switched, switch
 from bluegreen_local.model.errors import (
     BlueGreenError,
@@ -37,12 +36,6 @@ from bluegreen_local.util.clock import now_iso
 
 log = logging.getLogger(__name__)
 
-Reporter = Callable[[Phase, float, str], None]
-
-
-def quiet(phase: Phase, seconds: float, detail: str) -> None:
-    """The default reporter: phases go to the log only."""
-    log.info("%s %.3fs %s", phase, seconds, detail)
 
 
 class Deployment:
@@ -50,63 +43,62 @@ class Deployment:
 
     def __init__(self, config: Config, report: Reporter, action: str) -> None:
         self.config = config
-        self.report = report
         self.action = action
         self.runner = make_runner(config)
-        self.clock = Clock(time.monotonic(), {})
-        self.version = ""
-        self.started = now_iso()
+        self.phases = Phases(config.state_dir, action, "", report, started_at=now_iso())
 
     def run(self, version: str, *, force: bool) -> DeployResult:
-        self.version = version
-        with signals.interruptible():
-            t = time.monotonic()
-            recovery = recover(self.config, self.runner)
-            if recovery.actions or recovery.interrupted:
-                self.report(Phase.RECOVER, time.monotonic() - t, recovery_text(recovery))
+        self.phases.version = version
+        with self.phases:
+            recovery = self._recover()
             try:
-                return self._run(recovery.state, version, force=force,
-                                 recovered=recovery.actions)
+                result = self._run(recovery.state, version, force=force,
+                                   recovered=recovery.actions)
             finally:
                 # Only a run killed outright leaves its journal behind for the next one.
                 journal.clear(self.config.state_dir)
+        return self._finished(result)
 
     def up(self) -> DeployResult:
-        with signals.interruptible():
-            t = time.monotonic()
-            recovery = recover(self.config, self.runner)
-            if recovery.actions or recovery.interrupted:
-                self.report(Phase.RECOVER, time.monotonic() - t, recovery_text(recovery))
+        with self.phases:
+            recovery = self._recover()
             st = recovery.state
             if st.live is None:
                 raise UsageError("nothing to bring up: no version has been deployed yet. "
                                  "Run `bluegreen deploy VERSION` first.")
-            self.version = st.live.version
+            self.phases.version = st.live.version
             try:
-                return self._up(st, st.live, changed=bool(recovery.actions))
+                result = self._up(st, st.live, changed=bool(recovery.actions))
             finally:
                 journal.clear(self.config.state_dir)
+        return self._finished(result)
+
+    def _recover(self) -> Recovery:
+        t = time.monotonic()
+        recovery = recover(self.config, self.runner)
+        if recovery.actions or recovery.interrupted:
+            self.phases.tell(Phase.RECOVER, time.monotonic() - t, recovery_text(recovery))
+        return recovery
+
+    def _finished(self, result: DeployResult) -> DeployResult:
+        """A signal that arrived once traffic began to move waited for the end: say so now."""
+        if self.phases.interrupted:
+            raise Interrupted(f"interrupted: the {self.action} was finished first; "
+                              f"{result.version} is live on {result.slot} (port {result.port})")
+        return result
 
     def _up(self, st: State, live: Release, *, changed: bool) -> DeployResult:
-        proc = st.live_instance
-        if proc is not None and self._current(st, proc):
+        inst = st.live_instance
+        if inst is not None and self._current(st, inst):
             return self._result(live, None, changed=changed,
                                 message=f"{live.version} is live and healthy")
-        if proc is not None and self._healthy(proc):
+        if inst is not None and self._healthy(inst):
             # Running and healthy, but nginx is down or serves something else: point it back.
-            self._journal(Phase.SWITCH, live)
-            return self._switch_and_finish(st, proc, None, keep_on_failure=True)
+            return self._switch_and_finish(st, inst, None, keep_on_failure=True)
         # Gone (a crash, a reboot) or hung: start the live version afresh, then switch to it.
-        self._journal(Phase.PREFLIGHT)
-        st, new = self._start_and_gate(st, live.version, proc,
-                                       target=live.slot if proc is None else None)
-        return self._switch_and_finish(st, new, proc, keep_on_failure=False)
-
-    def _journal(self, phase: Phase, target: Release | None = None,
-                 workers: frozenset[nginx.Worker] | set[nginx.Worker] = frozenset()) -> None:
-        journal.write(self.config.state_dir, journal.Journal(
-            self.action, self.version, phase, os.getpid(), self.started, target,
-            tuple((w.pid, w.create_time) for w in workers)))
+        st, new = self._start_and_gate(st, live.version, inst,
+                                       target=live.slot if inst is None else None)
+        return self._switch_and_finish(st, new, inst, keep_on_failure=False)
 
     def _run(self, st: State, version: str, *, force: bool,
              recovered: tuple[str, ...]) -> DeployResult:
@@ -116,7 +108,6 @@ class Deployment:
             note = "; ".join(("", *recovered)) if recovered else ""
             return self._result(live.release, None, changed=bool(recovered),
                                 message=f"{version} is already live and healthy{note}")
-        self._journal(Phase.PREFLIGHT)
         st, new = self._start_and_gate(st, version, live)
         return self._switch_and_finish(st, new, live, keep_on_failure=False)
 
@@ -127,23 +118,17 @@ class Deployment:
         if target is None:
             target = st.live.slot.other if st.live else Slot.BLUE
         port = slot_port(self.config, target)
-        t = time.monotonic()
-        st = self._preflight(st, target, port)
-        self.report(Phase.PREFLIGHT, time.monotonic() - t, f"{target} port {port} is free")
-        t = time.monotonic()
+        with self.phases.run(Phase.PREFLIGHT) as step:
+            st = self._preflight(st, target, port)
+            step.detail = f"{target} port {port} is free"
         new: Instance | None = None
         try:
-            # A signal between spawning and recording would orphan the new process: hold it.
-            with signals.deferred() as pending:
-                self._journal(Phase.START, Release(target, port, version))
+            # HOLD: a signal between spawning and recording would orphan the new version.
+            with self.phases.run(Phase.START, Release(target, port, version)) as step:
                 new = self.runner.start(target, port, version)
                 st = st.with_instance(new)
                 store.save(self.config.state_dir, st)
-            if pending.received:
-                raise KeyboardInterrupt
-            self._journal(Phase.HEALTH, new.release)
-            self.report(Phase.START, self.clock.lap("start", t),
-                        f"{version} {new.handle.describe()}")
+                step.detail = f"{version} {new.handle.describe()}"
             self._gate(new, live)
         except BaseException as exc:
             if new is None:
@@ -173,54 +158,53 @@ class Deployment:
         return st
 
     def _gate(self, new: Instance, live: Instance | None) -> None:
-        t = time.monotonic()
-        verdict = health.wait_healthy(new.port, self.config.health,
-                                      still_running=lambda: self.runner.alive(new),
-                                      # While the app boots: keep template loading out of
-                                      # the switch.
-                                      meanwhile=lambda: nginx.prepare_render(self.config))
-        if not verdict.healthy:
-            tail = self.runner.log_tail(new.slot)
-            raise HealthCheckError(
-                f"{new.slot} (port {new.port}) never became healthy: {verdict.reason}. "
-                f"{new.version} was stopped; {serving_text(live)}. Fix the app and deploy "
-                f"again.\nLast lines of {self.runner.log_path(new.slot)}:\n"
-                + "\n".join(f"    {line}" for line in tail.splitlines())
-            )
-        self.report(Phase.HEALTH, self.clock.lap("healthy", t), verdict.reason)
+        with self.phases.run(Phase.HEALTH, new.release) as step:
+            verdict = health.wait_healthy(new.port, self.config.health,
+                                          still_running=lambda: self.runner.alive(new),
+                                          # While the app boots: keep template loading out
+                                          # of the switch.
+                                          meanwhile=lambda: nginx.prepare_render(self.config))
+            if not verdict.healthy:
+                tail = self.runner.log_tail(new.slot)
+                raise HealthCheckError(
+                    f"{new.slot} (port {new.port}) never became healthy: {verdict.reason}. "
+                    f"{new.version} was stopped; {serving_text(live)}. Fix the app and deploy "
+                    f"again.\nLast lines of {self.runner.log_path(new.slot)}:\n"
+                    + "\n".join(f"    {line}" for line in tail.splitlines())
+                )
+            step.detail = verdict.reason
 
     # -- steps 6-10: switch, confirm, drain, stop, record ------------------------------------
 
     def _switch_and_finish(self, st: State, new: Instance, live: Instance | None,
                            *, keep_on_failure: bool) -> DeployResult:
-        # From here signals wait: the switch and the drain finish (each bounded by a timeout).
-        with signals.deferred() as pending:
-            t = time.monotonic()
-            number, token = st.next_generation()
-            self._journal(Phase.SWITCH, new.release)
-            try:
-                done = switch(self.config, st.make_live(new).routes(), number, token, st.token,
-                              before_reload=lambda w: self._journal(Phase.SWITCH, new.release, w))
-            except BaseException as exc:
-                keep = keep_on_failure or isinstance(exc, ReloadUndoFailed)
-                self._discard(st, new, live, exc, keep=keep)
-                if isinstance(exc, NginxError) and not keep:
-                    raise NginxError(f"{exc}\n{new.version} on {new.slot} was stopped; "
-                                     f"{serving_text(live)}. Fix the nginx problem and "
-                                     "deploy again.") from None
-                raise
+        # FINISH: from here signals wait; the switch and the drain finish (each bounded).
+        with self.phases.run(Phase.SWITCH, new.release) as step:
+            done = self._switch(st, new, live, keep_on_failure=keep_on_failure)
             st = self._commit(st, new, live, done)
-            self._journal(Phase.DRAIN, new.release, done.old_workers)
-            self.report(Phase.SWITCH, self.clock.lap("switch", t),
-                        f"traffic on {new.slot} (port {new.port})")
-            drained = self._retire(st, live, done)
-            result = self._result(new.release, live.release if live else None,
-                                  changed=True, drained=drained)
-            self._record("ok", new.release, live, result.timings, result.message)
-        if pending.received:
-            raise Interrupted(f"interrupted: the {self.action} was finished first; "
-                              f"{new.version} is live on {new.slot} (port {new.port})")
+            self.phases.journal(Phase.DRAIN, new.release, done.old_workers)
+            step.detail = f"traffic on {new.slot} (port {new.port})"
+        drained = self._retire(st, live, done)
+        result = self._result(new.release, live.release if live else None,
+                              changed=True, drained=drained)
+        self._record("ok", new.release, live, result.timings, result.message)
         return result
+
+    def _switch(self, st: State, new: Instance, live: Instance | None, *,
+                keep_on_failure: bool) -> Switched:
+        number, token = st.next_generation()
+        try:
+            return switch(self.config, st.make_live(new).routes(), number, token, st.token,
+                          before_reload=lambda w: self.phases.journal(Phase.SWITCH,
+                                                                      new.release, w))
+        except BaseException as exc:
+            keep = keep_on_failure or isinstance(exc, ReloadUndoFailed)
+            self._discard(st, new, live, exc, keep=keep)
+            if isinstance(exc, NginxError) and not keep:
+                raise NginxError(f"{exc}\n{new.version} on {new.slot} was stopped; "
+                                 f"{serving_text(live)}. Fix the nginx problem and "
+                                 "deploy again.") from None
+            raise
 
     def _commit(self, st: State, new: Instance, live: Instance | None,
                 done: Switched) -> State:
@@ -235,17 +219,17 @@ class Deployment:
             # No old slot, but old workers (a shared nginx's) still answer from the previous
             # upstream for a moment: "deployed" means every worker routes to the new slot.
             return not wait_workers_gone(done.old_workers, self.config.drain.timeout)
-        t = time.monotonic()
-        outcome = drain(done.old_workers, live.port, self.config.drain.timeout)
-        detail = "old workers gone, no connections left" if outcome.complete else (
-            f"timed out after {self.config.drain.timeout:g}s with {outcome.workers_left} old "
-            f"workers and {outcome.connections_left} connections left")
-        self.report(Phase.DRAIN, self.clock.lap("drain", t), detail)
-        t = time.monotonic()
-        self._journal(Phase.STOP, live.release)
-        self.runner.stop(live, self.config.app.stop_timeout)
-        store.save(self.config.state_dir, st.without(live.slot))
-        self.report(Phase.STOP, self.clock.lap("stop", t), f"{live.version} on {live.slot}")
+        timeout = self.config.drain.timeout
+        # The journal already names the old workers (written with the switch).
+        with self.phases.run(Phase.DRAIN, live.release, journaled=False) as step:
+            outcome = drain(done.old_workers, live.port, timeout)
+            step.detail = "old workers gone, no connections left" if outcome.complete else (
+                f"timed out after {timeout:g}s with {outcome.workers_left} old workers and "
+                f"{outcome.connections_left} connections left")
+        with self.phases.run(Phase.STOP, live.release) as step:
+            self.runner.stop(live, self.config.app.stop_timeout)
+            store.save(self.config.state_dir, st.without(live.slot))
+            step.detail = f"{live.version} on {live.slot}"
         return outcome.complete
 
     def _discard(self, st: State, new: Instance, live: Instance | None,
@@ -256,7 +240,7 @@ class Deployment:
             store.save(self.config.state_dir, st.without(new.slot))
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         with contextlib.suppress(BlueGreenError):
-            self._record("failed", new.release, live, self.clock.timings(), why)
+            self._record("failed", new.release, live, self.phases.timings(), why)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -277,17 +261,17 @@ class Deployment:
         return DeployResult(
             changed=changed, app=self.config.app.name, version=release.version,
             slot=release.slot, port=release.port, previous=previous,
-            timings=self.clock.timings(), action=self.action, drain_timed_out=not drained,
+            timings=self.phases.timings(), action=self.action, drain_timed_out=not drained,
             message=message or f"{release.version} is live on {release.slot} "
                                f"(port {release.port})",
         )
 
     def _record(self, outcome: str, release: Release, live: Instance | None,
                 timings: Timings, message: str) -> None:
-        t = time.monotonic()
-        store.append_history(self.config.state_dir, HistoryEvent(
-            time=now_iso(), action=self.action, outcome=outcome, app=self.config.app.name,
-            version=release.version, slot=release.slot, port=release.port,
-            previous=live.release if live else None, user=store.current_user(),
-            message=message, timings=timings))
-        self.report(Phase.RECORD, time.monotonic() - t, f"{self.action} {outcome}")
+        with self.phases.run(Phase.RECORD, release, journaled=False) as step:
+            store.append_history(self.config.state_dir, HistoryEvent(
+                time=now_iso(), action=self.action, outcome=outcome, app=self.config.app.name,
+                version=release.version, slot=release.slot, port=release.port,
+                previous=live.release if live else None, user=store.current_user(),
+                message=message, timings=timings))
+            step.detail = f"{self.action} {outcome}"

@@ -6,7 +6,8 @@ from bluegreen_local import store
 from bluegreen_local.config.fields import check_version
 from bluegreen_local.config.model import Config
 from bluegreen_local.engine import signals
-from bluegreen_local.engine.deployment import Deployment, Reporter, quiet
+from bluegreen_local.engine.deployment import Deployment
+from bluegreen_local.engine.phases import Reporter, quiet
 from bluegreen_local.engine.reconcile import Recovery, recover
 from bluegreen_local.model.errors import UsageError
 from bluegreen_local.model.results import DeployResult
