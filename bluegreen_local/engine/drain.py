@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bluegreen_local.nginx.control import Worker, worker_alive
 from bluegreen_local.util import net
+from bluegreen_local.util.poll import poll_until
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,20 +34,30 @@ def drain(
     """
     deadline = time.monotonic() + timeout
     pending = wait_workers_gone(old_workers, timeout)
-    count = connections(old_port)
-    while count and time.monotonic() < deadline:
-        time.sleep(0.02)
-        count = connections(old_port)
+    count = _wait_quiet(old_port, deadline - time.monotonic(), connections)
     return DrainOutcome(not pending and count == 0, len(pending), count)
 
 
 def wait_workers_gone(workers: Iterable[Worker], timeout: float) -> list[Worker]:
     """Wait until the nginx workers exited; return those still alive at the timeout."""
-    deadline = time.monotonic() + timeout
-    pending = [w for w in workers if worker_alive(w)]
-    delay = 0.005
-    while pending and time.monotonic() < deadline:
-        time.sleep(delay)
-        delay = min(0.05, delay * 1.5)
-        pending = [w for w in pending if worker_alive(w)]
+    pending = list(workers)
+
+    def all_gone() -> bool:
+        pending[:] = [w for w in pending if worker_alive(w)]
+        return not pending
+
+    poll_until(all_gone, timeout=timeout, interval=0.005, backoff=1.5, max_interval=0.05,
+               what="old nginx workers to exit")
     return pending
+
+
+def _wait_quiet(port: int, timeout: float, connections: Callable[[int], int]) -> int:
+    """Count ESTABLISHED connections to `port` every 20 ms until there are none; the last count."""
+    left = [0]  # the latest count: the first check runs at once, so this is always read
+
+    def quiet() -> bool:
+        left[0] = connections(port)
+        return left[0] == 0
+
+    poll_until(quiet, timeout=timeout, interval=0.02, what=f"connections to port {port} to end")
+    return left[0]

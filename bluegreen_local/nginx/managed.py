@@ -6,7 +6,6 @@ import contextlib
 import glob
 import os
 import signal
-import time
 from typing import Final
 
 import psutil
@@ -16,6 +15,7 @@ from bluegreen_local.config.model import Config
 from bluegreen_local.model.errors import CommandError, NginxError
 from bluegreen_local.store.files import ensure_dir
 from bluegreen_local.util import proc, pstree
+from bluegreen_local.util.poll import poll_until
 
 START_TIMEOUT: Final = 10.0
 STOP_TIMEOUT: Final = 10.0
@@ -39,17 +39,23 @@ def start(config: Config, token: str) -> int:
         proc.run(nginx.managed_argv(config), timeout=START_TIMEOUT)
     except CommandError as exc:
         raise NginxError(f"cannot start nginx: {exc}\n{exc.output.strip()}") from None
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        master = nginx.master_pid(config)
-        if master is not None and nginx.served_generation(
-                nginx.confirm_socket(config, token)) == token:
-            return master
-        if errors := nginx.new_log_errors(config, offset):
-            raise NginxError("nginx failed to start:\n" + "\n".join(errors[-5:]))
-        time.sleep(0.01)
-    raise NginxError(f"nginx did not start serving within {START_TIMEOUT:g}s; "
-                     f"see {config.nginx.error_log}")
+    master = poll_until(lambda: _serving(config, token, offset), timeout=START_TIMEOUT,
+                        interval=0.01, what="the managed nginx to serve")
+    if master is None:
+        raise NginxError(f"nginx did not start serving within {START_TIMEOUT:g}s; "
+                         f"see {config.nginx.error_log}")
+    return master
+
+
+def _serving(config: Config, token: str, offset: int) -> int | None:
+    """The master's pid once it serves `token`; raise if nginx logged why it cannot."""
+    master = nginx.master_pid(config)
+    if master is not None and nginx.served_generation(
+            nginx.confirm_socket(config, token)) == token:
+        return master
+    if errors := nginx.new_log_errors(config, offset):
+        raise NginxError("nginx failed to start:\n" + "\n".join(errors[-5:]))
+    return None
 
 
 def _remove_stale_socket(config: Config) -> None:

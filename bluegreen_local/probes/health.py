@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from bluegreen_local.config.model import HealthConfig
 from bluegreen_local.probes import http
 from bluegreen_local.probes.http import Probe
+from bluegreen_local.util.poll import poll_until
 
 __all__ = ["Probe", "Verdict", "evaluate", "judge", "next_delay", "prepare", "probe",
            "request", "wait_healthy"]
@@ -105,22 +106,45 @@ def wait_healthy(
     work done then costs the deploy nothing. An app that answers at once never waits for it.
     """
     prepare(policy)  # probes use httpx once it is built; until then http.client
-    started = time.monotonic()
-    deadline = started + policy.deadline
-    results: list[Probe] = []
-    while True:
-        results.append(fetch(port, policy))
-        verdict = evaluate(results, policy)
+    gate = _Gate(port, policy, still_running, fetch, meanwhile)
+    # The clock is this module's `time`, looked up now: the unit tests stand in for it.
+    verdict = poll_until(gate.check, timeout=policy.deadline, interval=gate.pause,
+                         clock=time.monotonic, sleep=time.sleep, what=f"port {port} to be healthy")
+    return verdict or Verdict(
+        False, f"not healthy within {policy.deadline:g}s: {evaluate(gate.results, policy).reason}")
+
+
+@dataclass(slots=True)
+class _Gate:
+    """One health gate's probes so far, and the `meanwhile` work it has yet to run."""
+
+    port: int
+    policy: HealthConfig
+    still_running: Callable[[], bool]
+    fetch: Callable[[int, HealthConfig], Probe]
+    meanwhile: Callable[[], None] | None
+    results: list[Probe] = field(default_factory=list)
+
+    def check(self) -> Verdict | None:
+        """The gate's verdict (healthy, or the process exited), or None to probe again later."""
+        verdict = self._probe()
+        if verdict is None and self.meanwhile is not None and not self._passed():
+            self.meanwhile()
+            self.meanwhile = None
+            verdict = self._probe()  # that took a while: probe again at once
+        return verdict
+
+    def pause(self, waited: float) -> float:
+        return next_delay(waited, self._passed(), self.policy)
+
+    def _probe(self) -> Verdict | None:
+        self.results.append(self.fetch(self.port, self.policy))
+        verdict = evaluate(self.results, self.policy)
         if verdict.healthy:
             return verdict
-        if not still_running():
+        if not self.still_running():
             return Verdict(False, f"the process exited ({verdict.reason})")
-        if meanwhile is not None and not judge(results[-1], policy).healthy:
-            meanwhile()
-            meanwhile = None
-            continue  # that took a while: probe again at once
-        now = time.monotonic()
-        delay = next_delay(now - started, judge(results[-1], policy).healthy, policy)
-        if now + delay > deadline:
-            return Verdict(False, f"not healthy within {policy.deadline:g}s: {verdict.reason}")
-        time.sleep(delay)
+        return None
+
+    def _passed(self) -> bool:
+        return judge(self.results[-1], self.policy).healthy

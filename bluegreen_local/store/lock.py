@@ -7,7 +7,6 @@ import fcntl
 import json
 import os
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -15,6 +14,7 @@ from typing import Final
 from bluegreen_local.model.errors import LockedError, StateError
 from bluegreen_local.store.files import ensure_dir
 from bluegreen_local.util.clock import now_iso
+from bluegreen_local.util.poll import poll_until
 
 # 2: `live` is a release (slot, port, version); 1 stored only the slot name.
 SCHEMA: Final = 2
@@ -42,18 +42,19 @@ def locked(state_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
 
 
 def _acquire(fd: int, path: Path, wait: float) -> None:
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise LockedError(
-                    failed=f"another bluegreen command holds the lock {path} ({_holder(path)}).",
-                    unchanged="Nothing was changed.",
-                    next_step="Wait for it to finish, then run again.") from None
-            time.sleep(0.05)
+    if not poll_until(lambda: _try_lock(fd), timeout=wait, interval=0.05, what=f"the lock {path}"):
+        raise LockedError(
+            failed=f"another bluegreen command holds the lock {path} ({_holder(path)}).",
+            unchanged="Nothing was changed.",
+            next_step="Wait for it to finish, then run again.")
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _write_holder(fd: int) -> None:

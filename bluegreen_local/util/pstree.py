@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import psutil
+
+from bluegreen_local.util.poll import poll_until
 
 
 def tree(root: psutil.Process) -> list[psutil.Process]:
@@ -66,11 +67,12 @@ def wait_gone(procs: Sequence[psutil.Process], timeout: float) -> list[psutil.Pr
     psutil.wait_procs treats an unreaped zombie as alive, and a slot process outlives the CLI
     that started it, so its reaper is whatever init runs, on its own schedule.
     """
-    deadline = time.monotonic() + timeout
-    delay = 0.002
-    alive = [p for p in procs if running(p)]
-    while alive and time.monotonic() < deadline:
-        time.sleep(delay)
-        delay = min(0.01, delay * 1.5)
-        alive = [p for p in alive if running(p)]
+    alive = list(procs)
+
+    def all_gone() -> bool:
+        alive[:] = [p for p in alive if running(p)]
+        return not alive
+
+    poll_until(all_gone, timeout=timeout, interval=0.002, backoff=1.5, max_interval=0.01,
+               what="processes to exit")
     return alive
