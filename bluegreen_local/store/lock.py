@@ -9,17 +9,11 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
 
 from bluegreen_local.model.errors import LockedError, StateError
 from bluegreen_local.store.files import ensure_dir
 from bluegreen_local.util.clock import now_iso
 from bluegreen_local.util.poll import poll_until
-
-# 2: `live` is a release (slot, port, version); 1 stored only the slot name.
-SCHEMA: Final = 2
-
-
 
 # -- lock -------------------------------------------------------------------------------------
 

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Final
-
-# 2: `live` is a release (slot, port, version); 1 stored only the slot name.
-SCHEMA: Final = 2
-
 
 
 def now_iso() -> str:
