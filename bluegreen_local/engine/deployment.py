@@ -14,6 +14,7 @@ from bluegreen_local.config.model import Config
 from bluegreen_local.engine import signals
 from bluegreen_local.engine.drain import drain, wait_workers_gone
 from bluegreen_local.engine.preflight import check_listen_free, port_owner_message
+from bluegreen_local.engine.prepare import Prepared, discard_staged, next_generation, prepare
 from bluegreen_local.engine.progress import Clock, recovery_text, serving_text
 from bluegreen_local.engine.reconcile import recover
 from bluegreen_local.engine.switch import Switched, switch
@@ -56,6 +57,7 @@ class Deployment:
         self.clock = Clock(time.monotonic(), {})
         self.version = ""
         self.started = now_iso()
+        self.prepared: Prepared | None = None  # the switch's files, staged while booting
 
     def run(self, version: str, *, force: bool) -> DeployResult:
         self.version = version
@@ -70,6 +72,7 @@ class Deployment:
             finally:
                 # Only a run killed outright leaves its journal behind for the next one.
                 journal.clear(self.config.state_dir)
+                discard_staged(self.config)
 
     def up(self) -> DeployResult:
         with signals.interruptible():
@@ -86,6 +89,7 @@ class Deployment:
                 return self._up(st, st.live, changed=bool(recovery.actions))
             finally:
                 journal.clear(self.config.state_dir)
+                discard_staged(self.config)
 
     def _up(self, st: State, live: Release, *, changed: bool) -> DeployResult:
         proc = st.live_process
@@ -143,7 +147,7 @@ class Deployment:
                 raise KeyboardInterrupt
             self._journal(Phase.HEALTH, new.release)
             self.report(Phase.START, self.clock.lap("start", t), f"{version} pid {new.pid}")
-            self._gate(new, live)
+            self._gate(st, new, live)
         except BaseException as exc:
             if new is None:
                 raise
@@ -171,13 +175,12 @@ class Deployment:
             nginx.test(self.config)  # someone else's broken file stops us before we start
         return st
 
-    def _gate(self, new: SlotProcess, live: SlotProcess | None) -> None:
+    def _gate(self, st: State, new: SlotProcess, live: SlotProcess | None) -> None:
         t = time.monotonic()
         verdict = health.wait_healthy(new.port, self.config.health,
                                       still_running=lambda: self.runner.alive(new),
-                                      # While the app boots: keep template loading out of
-                                      # the switch.
-                                      meanwhile=lambda: nginx.prepare_render(self.config))
+                                      # While the app boots: stage and test the switch.
+                                      meanwhile=lambda: self._prepare(st, new.release))
         if not verdict.healthy:
             tail = self.runner.log_tail(new.slot)
             raise HealthCheckError(
@@ -188,6 +191,9 @@ class Deployment:
             )
         self.report(Phase.HEALTH, self.clock.lap("healthy", t), verdict.reason)
 
+    def _prepare(self, st: State, target: Release) -> None:
+        self.prepared = prepare(self.config, target, *st.next_generation(), st.token)
+
     # -- steps 6-10: switch, confirm, drain, stop, record ------------------------------------
 
     def _switch_and_finish(self, st: State, new: SlotProcess, live: SlotProcess | None,
@@ -195,11 +201,12 @@ class Deployment:
         # From here signals wait: the switch and the drain finish (each bounded by a timeout).
         with signals.deferred() as pending:
             t = time.monotonic()
-            number, token = st.next_generation()
+            number, token = next_generation(st, self.prepared)
             self._journal(Phase.SWITCH, new.release)
             try:
                 done = switch(self.config, new.release, number, token, st.token,
-                              before_reload=lambda w: self._journal(Phase.SWITCH, new.release, w))
+                              before_reload=lambda w: self._journal(Phase.SWITCH, new.release, w),
+                              prepared=self.prepared)
             except BaseException as exc:
                 keep = keep_on_failure or isinstance(exc, ReloadUndoFailed)
                 self._discard(st, new, live, exc, keep=keep)

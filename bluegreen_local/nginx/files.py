@@ -54,12 +54,6 @@ def file_specs(config: Config, live: Release, token: str) -> list[Spec]:
     return specs
 
 
-def prepare_render(config: Config) -> None:
-    """Load the template engine and templates ahead of the switch (see templating.warm)."""
-    managed = config.nginx.mode is Mode.MANAGED
-    templating.warm("upstream.conf.j2", *(["nginx.conf.j2"] if managed else []))
-
-
 def desired_files(config: Config, live: Release, token: str) -> dict[Path, str]:
     """Every file bluegreen owns, as it must read for `live` at generation `token`."""
     return render_all(file_specs(config, live, token))
