@@ -13,6 +13,7 @@ from bluegreen_local.engine import signals
 from bluegreen_local.engine.drain import drain, wait_workers_gone
 from bluegreen_local.engine.phases import Phases, Reporter
 from bluegreen_local.engine.preflight import check_listen_free, port_owner_message
+from bluegreen_local.engine.prepare import Prepared, discard_staged, next_generation, prepare
 from bluegreen_local.engine.progress import recovery_text, serving_text
 from bluegreen_local.engine.reconcile import Recovery, recover
 from bluegreen_local.engine.switch import Switched, switch
@@ -46,6 +47,7 @@ class Deployment:
         self.action = action
         self.runner = make_runner(config)
         self.phases = Phases(config.state_dir, action, "", report, started_at=now_iso())
+        self.prepared: Prepared | None = None  # the switch's files, staged while booting
 
     def run(self, version: str, *, force: bool) -> DeployResult:
         self.phases.version = version
@@ -57,6 +59,7 @@ class Deployment:
             finally:
                 # Only a run killed outright leaves its journal behind for the next one.
                 journal.clear(self.config.state_dir)
+                discard_staged(self.config)
         return self._finished(result)
 
     def up(self) -> DeployResult:
@@ -71,6 +74,7 @@ class Deployment:
                 result = self._up(st, st.live, changed=bool(recovery.actions))
             finally:
                 journal.clear(self.config.state_dir)
+                discard_staged(self.config)
         return self._finished(result)
 
     def _recover(self) -> Recovery:
@@ -129,7 +133,7 @@ class Deployment:
                 st = st.with_instance(new)
                 store.save(self.config.state_dir, st)
                 step.detail = f"{version} {new.handle.describe()}"
-            self._gate(new, live)
+            self._gate(st, new, live)
         except BaseException as exc:
             if new is None:
                 raise
@@ -157,13 +161,12 @@ class Deployment:
             nginx.test(self.config)  # someone else's broken file stops us before we start
         return st
 
-    def _gate(self, new: Instance, live: Instance | None) -> None:
+    def _gate(self, st: State, new: Instance, live: Instance | None) -> None:
         with self.phases.run(Phase.HEALTH, new.release) as step:
             verdict = health.wait_healthy(new.port, self.config.health,
                                           still_running=lambda: self.runner.alive(new),
-                                          # While the app boots: keep template loading out
-                                          # of the switch.
-                                          meanwhile=lambda: nginx.prepare_render(self.config))
+                                          # While the app boots: stage and test the switch.
+                                          meanwhile=lambda: self._prepare(st, new))
             if not verdict.healthy:
                 tail = self.runner.log_tail(new.slot)
                 raise HealthCheckError(
@@ -173,6 +176,10 @@ class Deployment:
                     + "\n".join(f"    {line}" for line in tail.splitlines())
                 )
             step.detail = verdict.reason
+
+    def _prepare(self, st: State, new: Instance) -> None:
+        routes = st.make_live(new).routes()
+        self.prepared = prepare(self.config, routes, *st.next_generation(), st.token)
 
     # -- steps 6-10: switch, confirm, drain, stop, record ------------------------------------
 
@@ -192,11 +199,12 @@ class Deployment:
 
     def _switch(self, st: State, new: Instance, live: Instance | None, *,
                 keep_on_failure: bool) -> Switched:
-        number, token = st.next_generation()
+        number, token = next_generation(st, self.prepared)
         try:
             return switch(self.config, st.make_live(new).routes(), number, token, st.token,
                           before_reload=lambda w: self.phases.journal(Phase.SWITCH,
-                                                                      new.release, w))
+                                                                      new.release, w),
+                          prepared=self.prepared)
         except BaseException as exc:
             keep = keep_on_failure or isinstance(exc, ReloadUndoFailed)
             self._discard(st, new, live, exc, keep=keep)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from bluegreen_local import nginx
 from bluegreen_local.config.model import Config
 from bluegreen_local.engine.drain import wait_workers_gone as drain
+from bluegreen_local.engine.prepare import Prepared, usable
 from bluegreen_local.model.errors import NginxError, ReloadUndoFailed
 from bluegreen_local.model.types import Mode, Route
-from bluegreen_local.nginx import managed
+from bluegreen_local.nginx import managed, staged
 from bluegreen_local.nginx.control import Worker
 
 log = logging.getLogger(__name__)
@@ -27,23 +29,41 @@ class Switched:
 
 
 def switch(config: Config, routes: tuple[Route, ...], generation: int, token: str,
-           old_token: str,
-           *, before_reload: Callable[[set[Worker]], None] = lambda _: None) -> Switched:
-    """Point nginx at `routes`: render, test, reload and confirm; on failure the files and
-    nginx are put back.
+           old_token: str, *, before_reload: Callable[[set[Worker]], None] = lambda _: None,
+           prepared: Prepared | None = None) -> Switched:
+    """Point nginx at `routes`: install the files, test them, reload and confirm; on failure
+    the files and nginx are put back. With the files `prepared` (staged and tested while the
+    new version booted) and nothing changed since, installing is a rename and the test is not
+    run again.
 
     Raises NginxError with nginx back on the old generation, or ReloadUndoFailed when that
     could not be confirmed (then nginx may serve either slot, and both must stay up).
     """
     specs = nginx.file_specs(config, routes, token)
-    files = nginx.render_all(specs)
+    ready = prepared if usable(prepared, specs, old_token) else None
+    if prepared is not None and ready is None:
+        log.info("nginx files changed since they were staged: rendering and testing again")
     if config.nginx.mode is Mode.MANAGED:
         managed.prepare_prefix(config)
+    try:
+        files = ready.files if ready else nginx.render_all(specs)
+        before = _install_and_reload(config, token, old_token, files, ready, before_reload)
+    finally:
+        staged.discard(config)  # renamed into place, or no longer wanted
+    nginx.record_installed(config, specs, files)
+    return Switched(generation, token, frozenset(before or ()))
+
+
+def _install_and_reload(config: Config, token: str, old_token: str, files: Mapping[Path, str],
+                        ready: Prepared | None,
+                        before_reload: Callable[[set[Worker]], None]) -> set[Worker] | None:
+    """The transaction: the workers nginx had before the reload (None: nginx was started)."""
     master = nginx.master_pid(config)
     before: set[Worker] | None = None
     try:
-        with nginx.installed(files):
-            nginx.test(config)
+        with nginx.installed(files, ready.copies if ready else None):
+            if ready is None or not ready.tested:
+                nginx.test(config)
             if master is None:
                 _start_proxy(config, token)
             else:
@@ -58,8 +78,7 @@ def switch(config: Config, routes: tuple[Route, ...], generation: int, token: st
             _undo_reload(config, master, before, old_token, exc)
             nginx.remove_confirm_socket(config, token)
         raise
-    nginx.record_installed(config, specs, files)
-    return Switched(generation, token, frozenset(before or ()))
+    return before
 
 
 def _start_proxy(config: Config, token: str) -> None:

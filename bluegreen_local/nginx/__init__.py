@@ -38,7 +38,6 @@ from bluegreen_local.nginx.files import (
     file_specs,
     files_current,
     installed,
-    prepare_render,
     record_installed,
     render,
     render_all,
@@ -50,7 +49,7 @@ __all__ = [
     "Rendered", "Worker", "confirm", "confirm_socket", "desired_files", "file_specs",
     "files_current", "generation", "generation_var", "installed", "log_size", "main_conf",
     "main_spec", "managed_argv", "master_pid", "new_log_errors", "parse_rendered",
-    "prepare_render", "read_rendered", "record_installed", "remove_confirm_socket", "render",
+    "read_rendered", "record_installed", "remove_confirm_socket", "render",
     "render_all", "render_site_snippet", "served_generation", "signal_reload", "test", "test_argv",
     "upstream_name", "upstream_spec", "worker_alive", "workers", "write_trial",
 ]

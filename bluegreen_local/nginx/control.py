@@ -36,23 +36,28 @@ def main_conf(config: Config) -> Path:
     return config.nginx_prefix / "conf/nginx.conf"
 
 
-def managed_argv(config: Config, *extra: str) -> list[str]:
-    """The managed nginx command line; -p/-c/-e must be the same on every call."""
+def managed_argv(config: Config, *extra: str, conf: Path | None = None) -> list[str]:
+    """The managed nginx command line; -p/-c/-e must be the same on every call (only a test
+    of staged files names another -c `conf`)."""
     prefix = config.nginx_prefix
-    return [config.nginx.binary, "-p", f"{prefix}/", "-c", str(main_conf(config)),
+    return [config.nginx.binary, "-p", f"{prefix}/", "-c", str(conf or main_conf(config)),
             "-e", str(prefix / "logs/error.log"), *extra]
 
 
-def test_argv(config: Config) -> list[str]:
+def test_argv(config: Config, conf: Path | None = None) -> list[str]:
     if config.nginx.mode is Mode.MANAGED:
-        return managed_argv(config, "-t", "-q")
+        return managed_argv(config, "-t", "-q", conf=conf)
+    if conf is not None:
+        # test_command reads the operator's whole config: it cannot be pointed at a copy.
+        raise ValueError("only the managed nginx can test another main file")
     return list(config.nginx.test_command)
 
 
-def test(config: Config) -> None:
-    """Run `nginx -t`; raise NginxError with nginx's own words if the config is refused."""
+def test(config: Config, conf: Path | None = None) -> None:
+    """Run `nginx -t` (managed mode: on main file `conf`, if given, instead of the installed
+    one); raise NginxError with nginx's own words if the config is refused."""
     try:
-        result = proc.run(test_argv(config), timeout=30, check=False)
+        result = proc.run(test_argv(config, conf), timeout=30, check=False)
     except CommandError as exc:
         raise NginxError(f"cannot test the nginx configuration: {exc}") from None
     if not result.ok:

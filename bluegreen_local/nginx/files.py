@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from bluegreen_local.config.model import Config
@@ -11,8 +11,9 @@ from bluegreen_local.model.errors import BlueGreenError, StateError
 from bluegreen_local.model.types import Mode, Release, Route, Slot, live_routes
 from bluegreen_local.nginx import rendered, templating
 from bluegreen_local.nginx.context import main_spec, upstream_name, upstream_spec
+from bluegreen_local.nginx.control import main_conf
 from bluegreen_local.nginx.rendered import Spec
-from bluegreen_local.store.files import atomic_write, ensure_dir
+from bluegreen_local.store.files import atomic_replace, atomic_write, ensure_dir
 
 
 def render(spec: Spec) -> str:
@@ -39,18 +40,18 @@ def write_trial(config: Config) -> None:
 # -- files: swap in, restore on failure --------------------------------------------------------
 
 
+def owned_paths(config: Config) -> list[Path]:
+    """Where the files of file_specs go, whatever the topology and generation."""
+    managed = config.nginx.mode is Mode.MANAGED
+    return [config.nginx.upstream_file, *([main_conf(config)] if managed else [])]
+
+
 def file_specs(config: Config, routes: tuple[Route, ...], token: str) -> list[Spec]:
     """Every file bluegreen owns, as it must be rendered for `routes` at generation `token`."""
     specs = [upstream_spec(config, routes, token)]
     if config.nginx.mode is Mode.MANAGED:
         specs.append(main_spec(config))
     return specs
-
-
-def prepare_render(config: Config) -> None:
-    """Load the template engine and templates ahead of the switch (see templating.warm)."""
-    managed = config.nginx.mode is Mode.MANAGED
-    templating.warm("upstream.conf.j2", *(["nginx.conf.j2"] if managed else []))
 
 
 def desired_files(config: Config, routes: tuple[Route, ...], token: str) -> dict[Path, str]:
@@ -80,21 +81,36 @@ def files_current(config: Config, routes: tuple[Route, ...], token: str) -> bool
 
 
 @contextlib.contextmanager
-def installed(files: Mapping[Path, str]) -> Iterator[None]:
-    """Atomically write the files; if the block raises, put every old version back."""
-    old: dict[Path, str | None] = {path: _read(path) for path in files}
+def installed(files: Mapping[Path, str],
+              staged: Mapping[Path, Path] | None = None) -> Iterator[None]:
+    """Atomically write the files, or rename their `staged` copies (already holding the same
+    text, fsynced) into place; if the block raises, put every old version back."""
+    old = on_disk(files)
+    copies = staged or {}
     written: list[Path] = []
     try:
         for path, text in files.items():
             if old[path] != text:
-                ensure_dir(path.parent)
-                atomic_write(path, text, mode=0o644)
+                _put(path, text, copies.get(path))
                 written.append(path)
         yield
     except BaseException:
         for path in written:
             _restore(path, old[path])
         raise
+
+
+def on_disk(paths: Iterable[Path]) -> dict[Path, str | None]:
+    """What each file holds now; None for a missing one."""
+    return {path: _read(path) for path in paths}
+
+
+def _put(path: Path, text: str, copy: Path | None) -> None:
+    if copy is None:
+        ensure_dir(path.parent)
+        atomic_write(path, text, mode=0o644)
+    else:
+        atomic_replace(copy, path)
 
 
 def _read(path: Path) -> str | None:

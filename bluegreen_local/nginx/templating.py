@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -49,16 +48,6 @@ def environment() -> jinja2.Environment:
         # nginx syntax, not HTML: escaping would corrupt it; values are validated instead.
         autoescape=False,  # noqa: S701
     )
-
-
-def warm(*templates: str) -> None:
-    """Import jinja2 and compile the templates now, so a later render takes a millisecond.
-    A deploy calls this while the new version starts, keeping the work out of the switch."""
-    import jinja2
-
-    for template in templates:
-        with contextlib.suppress(jinja2.TemplateError, NginxError):  # render() reports them
-            environment().get_template(template)
 
 
 def render(template: str, **context: object) -> str:

@@ -53,6 +53,15 @@ def atomic_write(path: Path, data: str, *, mode: int = 0o600, durable: bool = Tr
         _fsync_dir(path.parent)
 
 
+def atomic_replace(source: Path, target: Path) -> None:
+    """Rename a file written beside `target` (with atomic_write) over it, durably."""
+    try:
+        source.replace(target)
+    except OSError as exc:
+        raise StateError(f"cannot write {target}: {exc.strerror}; it was left unchanged") from None
+    _fsync_dir(target.parent)
+
+
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)

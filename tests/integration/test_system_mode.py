@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import shlex
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,6 +182,36 @@ def test_a_configured_reload_command_replaces_the_signal(
     assert len(calls.read_text().splitlines()) == 2
     assert site_get(system_nginx) == (200, "hello from v2\n")
     assert stats.ok > 0 and stats.failed == 0, dict(stats.failures)
+
+
+def test_a_file_broken_while_the_new_version_boots_fails_the_reload_only(
+        project: Project, system_nginx: SystemNginx) -> None:
+    """System mode skips `nginx -t` when only our values change; an operator's file broken
+    after the preflight test then fails the reload, which confirm() catches."""
+    project.cli_json("deploy", "v1")
+    ours = (system_nginx.conf_d / "bluegreen-itest.conf").read_bytes()
+    pids = project.slot_pids()
+    broken = system_nginx.conf_d / "broken.conf"
+    # The new version's own start-up breaks it: after preflight, before the switch.
+    boot = project.root / "boot.sh"
+    boot.write_text(f"#!/bin/sh\nprintf 'server {{' > {shlex.quote(str(broken))}\n"
+                    'exec "$@"\n')
+    boot.chmod(0o755)
+    text = project.config.read_text()
+    project.config.write_text(text.replace(f'command = "{sys.executable}',
+                                           f'command = "{boot} {sys.executable}'))
+    with Load("127.0.0.1", system_nginx.site_port, threads=2, max_seconds=60) as load:
+        load.wait_for(20)
+        done = project.cli("deploy", "v2")
+        stats = load.stop()
+    assert done.returncode == 5, done.stderr
+    assert "did not load the new configuration" in done.stderr and "broken.conf" in done.stderr
+    assert stats.failed == 0 and set(stats.versions) == {"v1"}, dict(stats.failures)
+    assert (system_nginx.conf_d / "bluegreen-itest.conf").read_bytes() == ours
+    assert project.slot_pids() == pids
+    assert site_get(system_nginx) == (200, "hello from v1\n")
+    assert sorted(p.name for p in system_nginx.conf_d.iterdir()) == [
+        "bluegreen-itest.conf", "broken.conf"]
 
 
 def _system_settings(project: Project, ngx: SystemNginx, *, reload_timeout: str = "10s",
