@@ -188,9 +188,11 @@ class Deployment:
         # FINISH: from here signals wait; the switch and the drain finish (each bounded).
         with self.phases.run(Phase.SWITCH, new.release) as step:
             done = self._switch(st, new, live, keep_on_failure=keep_on_failure)
-            st = self._commit(st, new, live, done)
-            self.phases.journal(Phase.DRAIN, new.release, done.old_workers)
             step.detail = f"traffic on {new.slot} (port {new.port})"
+        # Bookkeeping once traffic moved, outside the switch's timing (which is nginx's
+        # transaction: rename, reload, confirm); signals still wait.
+        st = self._commit(st, new, live, done)
+        self.phases.journal(Phase.DRAIN, new.release, done.old_workers)
         drained = self._retire(st, live, done)
         result = self._result(new.release, live.release if live else None,
                               changed=True, drained=drained)
