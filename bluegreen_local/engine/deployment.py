@@ -9,22 +9,19 @@ from dataclasses import replace
 
 from bluegreen_local import nginx, store
 from bluegreen_local.config.model import Config
-from bluegreen_local.engine import signals
+from bluegreen_local.engine import progress, signals
 from bluegreen_local.engine.drain import drain, wait_workers_gone
 from bluegreen_local.engine.phases import Phases, Reporter
 from bluegreen_local.engine.preflight import check_listen_free, port_owner_message
 from bluegreen_local.engine.prepare import Prepared, discard_staged, next_generation, prepare
-from bluegreen_local.engine.progress import recovery_text, serving_text
+from bluegreen_local.engine.progress import recovery_text
 from bluegreen_local.engine.reconcile import Recovery, recover
 from bluegreen_local.engine.switch import Switched, switch
 from bluegreen_local.model.errors import (
     BlueGreenError,
-    HealthCheckError,
-    Interrupted,
     NginxError,
     PortConflictError,
     ReloadUndoFailed,
-    UsageError,
 )
 from bluegreen_local.model.results import DeployResult, HistoryEvent, Timings
 from bluegreen_local.model.types import Instance, Mode, Phase, Release, Slot
@@ -67,8 +64,7 @@ class Deployment:
             recovery = self._recover()
             st = recovery.state
             if st.live is None:
-                raise UsageError("nothing to bring up: no version has been deployed yet. "
-                                 "Run `bluegreen deploy VERSION` first.")
+                raise progress.nothing_to_bring_up()
             self.phases.version = st.live.version
             try:
                 result = self._up(st, st.live, changed=bool(recovery.actions))
@@ -87,8 +83,7 @@ class Deployment:
     def _finished(self, result: DeployResult) -> DeployResult:
         """A signal that arrived once traffic began to move waited for the end: say so now."""
         if self.phases.interrupted:
-            raise Interrupted(f"interrupted: the {self.action} was finished first; "
-                              f"{result.version} is live on {result.slot} (port {result.port})")
+            raise progress.interrupted_after_switch(self.action, result)
         return result
 
     def _up(self, st: State, live: Release, *, changed: bool) -> DeployResult:
@@ -140,8 +135,7 @@ class Deployment:
             with signals.deferred():  # a second Ctrl-C must not interrupt the clean-up
                 self._discard(st, new, live, exc)
             if isinstance(exc, KeyboardInterrupt):
-                raise Interrupted(f"interrupted before the switch: {version} on {target} was "
-                                  f"stopped; {serving_text(live)}") from None
+                raise progress.interrupted_before_switch(version, target, live) from None
             raise
         return st, new
 
@@ -169,12 +163,8 @@ class Deployment:
                                           meanwhile=lambda: self._prepare(st, new))
             if not verdict.healthy:
                 tail = self.runner.log_tail(new.slot)
-                raise HealthCheckError(
-                    f"{new.slot} (port {new.port}) never became healthy: {verdict.reason}. "
-                    f"{new.version} was stopped; {serving_text(live)}. Fix the app and deploy "
-                    f"again.\nLast lines of {self.runner.log_path(new.slot)}:\n"
-                    + "\n".join(f"    {line}" for line in tail.splitlines())
-                )
+                raise progress.never_healthy(new, live, verdict.reason,
+                                             self.runner.log_path(new.slot), tail)
             step.detail = verdict.reason
 
     def _prepare(self, st: State, new: Instance) -> None:
@@ -211,9 +201,7 @@ class Deployment:
             keep = keep_on_failure or isinstance(exc, ReloadUndoFailed)
             self._discard(st, new, live, exc, keep=keep)
             if isinstance(exc, NginxError) and not keep:
-                raise NginxError(f"{exc}\n{new.version} on {new.slot} was stopped; "
-                                 f"{serving_text(live)}. Fix the nginx problem and "
-                                 "deploy again.") from None
+                raise progress.nginx_failed(exc, new, live) from None
             raise
 
     def _commit(self, st: State, new: Instance, live: Instance | None,
