@@ -57,8 +57,8 @@ def interrupted_after_switch(action: str, result: DeployResult) -> Interrupted:
 
 
 def nothing_to_bring_up() -> UsageError:
-    return UsageError("nothing to bring up: no version has been deployed yet. "
-                      "Run `bluegreen deploy VERSION` first.",
+    return UsageError("nothing to bring up: no version has been deployed yet. Nothing was "
+                      "changed. Run `bluegreen deploy VERSION` first.",
                       failed="nothing to bring up: no version has been deployed yet",
-                      unchanged="nothing was changed",
+                      unchanged="Nothing was changed",
                       next_step="run `bluegreen deploy VERSION` first")
