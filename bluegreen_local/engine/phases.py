@@ -100,7 +100,8 @@ class Phases:
     marks: dict[str, float] = field(default_factory=dict)
     started_at: str = ""
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
-    _held: signals.Pending | None = None
+    _held: signals.Pending | None = None  # FINISH: until the run ends
+    _hold: signals.Pending | None = None  # HOLD: until the phase ends
 
     def __enter__(self) -> Phases:
         self._stack.enter_context(signals.interruptible())
@@ -133,20 +134,26 @@ class Phases:
         policy = POLICY[phase]
         if policy is Policy.FINISH and self._held is None:
             self._held = self._stack.enter_context(signals.deferred())
-        if journaled:
-            self.journal(phase, target)
-        step = Step(phase, target)
-        event = PhaseEvent(phase, self.action, self.version, target)
-        self._guarded(lambda: self._call(self.before, event))
-        t = time.monotonic()
-        with signals.deferred() if policy is Policy.HOLD else _nothing() as pending:
+        hold: signals.Pending | None = None
+        with contextlib.ExitStack() as holding:
+            if policy is Policy.HOLD:
+                # From before the journal line to after the report: nothing of the phase may
+                # be cut off, or its effect (a spawned process) would go unrecorded.
+                hold = self._hold = holding.enter_context(signals.deferred())
+                holding.callback(self._release)
+            if journaled:
+                self.journal(phase, target)
+            step = Step(phase, target)
+            event = PhaseEvent(phase, self.action, self.version, target)
+            self._guarded(lambda: self._call(self.before, event))
+            t = time.monotonic()
             yield step
-        seconds = time.monotonic() - t
-        if phase in LAPS:
-            self.marks[LAPS[phase]] = seconds
-        self.tell(phase, seconds, step.detail, target)
-        if pending is not None and pending.received:
-            raise KeyboardInterrupt(pending.received[0])
+            seconds = time.monotonic() - t
+            if phase in LAPS:
+                self.marks[LAPS[phase]] = seconds
+            self.tell(phase, seconds, step.detail, target)
+        if hold is not None and hold.received:
+            raise KeyboardInterrupt(hold.received[0])
 
     def tell(self, phase: Phase, seconds: float, detail: str,
              target: Release | None = None) -> None:
@@ -160,15 +167,18 @@ class Phases:
         self._guarded(both)
 
     def _guarded(self, work: Callable[[], None]) -> None:
-        """Run `work` with signals held; one that arrived is raised afterwards, unless the run
-        is finishing (then it waits for the end like the others)."""
+        """Run `work` with signals held; one that arrived is raised afterwards, unless a
+        phase holds signals (then it waits for that phase's end, or the run's)."""
         with signals.deferred() as pending:
             work()
         if pending.received:
-            if self._held is not None:
-                self._held.received.extend(pending.received)
-            else:
+            holder = self._hold or self._held
+            if holder is None:
                 raise KeyboardInterrupt(pending.received[0])
+            holder.received.extend(pending.received)
+
+    def _release(self) -> None:
+        self._hold = None
 
     def _call(self, hooks: list[Hook], event: PhaseEvent) -> None:
         for hook in hooks:

@@ -11,6 +11,7 @@ import pytest
 
 from bluegreen_local.engine.phases import LAPS, POLICY, PhaseEvent, Phases, Policy
 from bluegreen_local.model.types import Phase, Release, Slot
+from bluegreen_local.store import journal
 
 TARGET = Release(Slot.GREEN, 7002, "v2")
 
@@ -115,3 +116,22 @@ def test_every_phase_has_a_policy() -> None:
     assert {p for p, v in POLICY.items() if v is Policy.FINISH} == {
         Phase.SWITCH, Phase.DRAIN, Phase.STOP, Phase.RECORD}
     assert set(LAPS.values()) == {"start", "healthy", "switch", "drain", "stop"}
+
+
+def test_hold_covers_the_journal_and_the_hooks(phases: Phases,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signal while the START line is journaled or a hook runs waits for the phase's end,
+    so the spawn it guards is always recorded."""
+    write = journal.write
+
+    def interrupted_write(*args: object) -> None:
+        interrupt_me()
+        write(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(journal, "write", interrupted_write)
+    phases.before.append(lambda _: interrupt_me())
+    finished = False
+    with pytest.raises(KeyboardInterrupt), phases, phases.run(Phase.START) as step:
+        finished = True
+        step.detail = "recorded"
+    assert finished
