@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from bluegreen_local import config, nginx, store
+from bluegreen_local.cli.app import app
 from bluegreen_local.engine import deployment
 from bluegreen_local.engine.deployment import Deployment
 from bluegreen_local.engine.phases import quiet
@@ -257,3 +260,36 @@ def test_the_diff_marks_a_missing_final_newline(tmp_path: Path) -> None:
     assert planning._diff(path, "a\nb\n").splitlines()[-3:] == [
         "-b", "\\ No newline at end of file", "+b"]
     assert planning._diff(path, "a\nb") == ""
+
+
+# -- through the CLI ---------------------------------------------------------------------------
+
+
+def test_the_cli_prints_the_plan(config_file: Path, world: World) -> None:
+    done = CliRunner().invoke(app, ["deploy", "v1", "--check", "--json", "-c", str(config_file)])
+    assert done.exit_code == 0, done.output
+    document = json.loads(done.stdout)
+    assert (document["changed"], document["noop"], document["dry_run"]) == (True, False, True)
+    assert document["nginx_diff"].startswith("--- /dev/null\n")
+    human = CliRunner().invoke(app, ["deploy", "v1", "--dry-run", "-c", str(config_file)])
+    assert human.exit_code == 0 and human.stdout.startswith("dry run: would start v1 on blue")
+    assert "+    server 127.0.0.1:7001 max_fails=0;" in human.stdout
+    assert human.stdout.rstrip().endswith("nothing was changed")
+
+
+def test_the_cli_exits_as_the_deploy_would(config_file: Path, world: World) -> None:
+    world.listeners[7001] = {9}
+    taken = CliRunner().invoke(app, ["deploy", "v1", "--dry-run", "--json", "-c",
+                                     str(config_file)])
+    assert taken.exit_code == 7
+    assert json.loads(taken.stdout)["kind"] == "port"
+    config_file.write_text("[app]\nname = 'web'\n", encoding="utf-8")
+    broken = CliRunner().invoke(app, ["deploy", "v1", "--check", "--json", "-c",
+                                      str(config_file)])
+    assert broken.exit_code == 3 and json.loads(broken.stdout)["kind"] == "config"
+
+
+def test_help_says_it_changes_nothing() -> None:
+    text = CliRunner().invoke(app, ["deploy", "--help"], terminal_width=200).stdout
+    assert "--dry-run" in text and "--check" in text and "Ansible" in text
+    assert "Change nothing" in text
