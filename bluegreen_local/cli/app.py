@@ -28,12 +28,15 @@ from bluegreen_local.cli.render import (
     render_down,
     render_history,
     render_init,
+    render_plan,
     render_recover,
     render_status,
 )
 from bluegreen_local.model.errors import ExitCode
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from bluegreen_local.model.results import DeployResult
 
 app = typer.Typer(
@@ -88,20 +91,37 @@ def deploy_cmd(
     force: Annotated[bool, typer.Option(
         "--force", help="Deploy even if VERSION is already live and healthy.")] = False,
     wait_lock: WaitLockOpt = "0s",
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", "--check",
+        help="Change nothing; say what the deploy would do: no-op or not, slot, port, the "
+             "idle port's holder, the nginx file diff. For Ansible's check mode. Takes no "
+             "lock; exit 7 if the deploy would find the idle port taken.")] = False,
 ) -> None:
     """Start VERSION on the idle slot and move traffic to it once healthy.
 
     A no-op (exit 0, changed: false) when VERSION is already live and healthy.
     Exit codes: 2 usage, 3 config, 4 did not start or health gate failed, 5 nginx refused,
     6 locked, 7 port taken, 10 environment (disk full, state directory unusable).
+    With --dry-run (alias --check) nothing is started, stopped or written.
     """
     from bluegreen_local.usecases import deploy
 
     clock, wait = reporter(json_out), duration(wait_lock)
+    if dry_run:
+        _dry_run(version, config_path, json_out, force=force)
+        return
     with cli_errors(json_out):
         result = deploy.deploy(load(config_path), version, force=force, wait_lock=wait,
                                report=clock)
     _moved(result, json_out, clock)
+
+
+def _dry_run(version: str, config_path: Path | None, json_out: bool, *, force: bool) -> None:
+    from bluegreen_local.usecases import plan
+
+    with cli_errors(json_out):
+        result = plan.dry_run(load(config_path), version, force=force)
+    emit(doc.plan_document(result)) if json_out else render_plan(result)
 
 
 @app.command()

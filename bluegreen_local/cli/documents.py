@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         DownResult,
         HistoryEvent,
         NginxStatus,
+        Plan,
         SlotStatus,
         StatusResult,
         Timings,
@@ -52,11 +53,21 @@ def deploy_document(result: DeployResult, ended_at: Mapping[str, float]) -> Docu
     }
 
 
-def plan_document(*, changed: bool, action: str, version: str, slot: Slot, port: int,
-                  nginx_diff: str) -> Document:
-    """What a deploy would do, without doing it (for a dry run)."""
-    return {"schema": SCHEMA, "ok": True, "changed": changed, "dry_run": True, "action": action,
-            "version": version, "slot": _name(slot), "port": port, "nginx_diff": nginx_diff}
+def plan_document(plan: Plan) -> Document:
+    """deploy --dry-run: what the deploy would do, without doing it. `changed` is what the
+    deploy would answer, so Ansible's check mode reports `changed` or `ok` as the run would."""
+    return {
+        "schema": SCHEMA, "ok": True, "changed": not plan.noop, "dry_run": True,
+        "action": "deploy", "version": plan.version, "slot": _name(plan.slot),
+        "port": plan.port, "nginx_diff": "".join(f.diff for f in plan.files),
+        "noop": plan.noop, "app": plan.app, "live": _release(plan.live),
+        "idle_port": None if plan.idle_port is None else str(plan.idle_port),
+        "idle_port_detail": plan.idle_port_detail, "nginx_running": plan.nginx_running,
+        "generation": plan.generation, "generation_placeholder": plan.placeholder,
+        "nginx_files": [{"path": f.path, "changed": bool(f.diff)}
+                        for f in plan.files],
+        "recovery_pending": plan.recovery_pending, "message": plan.message,
+    }
 
 
 def recover_document(actions: Iterable[str], live: Release | None) -> Document:

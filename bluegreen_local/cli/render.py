@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         DeployResult,
         DownResult,
         HistoryEvent,
+        Plan,
         StatusResult,
     )
     from bluegreen_local.model.types import Phase
@@ -58,6 +59,32 @@ def render_deploy(result: DeployResult) -> None:
     if result.drain_timed_out:
         err().print("warning: the drain timed out; requests still running on the old slot "
                   "were cut off when it stopped", markup=False)
+
+
+def render_plan(plan: Plan) -> None:
+    """deploy --dry-run: the decision, the preflight's answers, then the nginx diff."""
+    say = out().print
+    say(f"dry run: {plan.message}", markup=False, soft_wrap=True)
+    if plan.recovery_pending:
+        err().print("note: an interrupted run left its journal; the deploy would recover "
+                    "first, which can change this plan", markup=False)
+    if plan.idle_port is not None:
+        say(f"  idle port: {plan.idle_port_detail}", markup=False, soft_wrap=True)
+    say(f"  nginx: {'running' if plan.nginx_running else 'not running'}", markup=False)
+    changed = [f for f in plan.files if f.diff]
+    token = (f" ({plan.placeholder} stands for the random part the deploy picks)"
+             if plan.placeholder else "")
+    say(f"  nginx files at generation {plan.generation}{token}: {len(changed) or 'none'} of "
+        f"{len(plan.files)} would change", markup=False, soft_wrap=True)
+    for line in "".join(f.diff for f in changed).splitlines():
+        say(line, style=_diff_style(line), markup=False, highlight=False, soft_wrap=True)
+    say("nothing was changed", markup=False)
+
+
+def _diff_style(line: str) -> str | None:
+    if line.startswith(("---", "+++")):
+        return "bold"
+    return {"+": "green", "-": "red", "@": "cyan"}.get(line[:1])
 
 
 def render_status(result: StatusResult) -> None:

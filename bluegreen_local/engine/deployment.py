@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from bluegreen_local import nginx, store
 from bluegreen_local.config.model import Config
-from bluegreen_local.engine import progress, signals
+from bluegreen_local.engine import current, progress, signals
 from bluegreen_local.engine.drain import drain, wait_workers_gone
 from bluegreen_local.engine.phases import Phases, Reporter
 from bluegreen_local.engine.preflight import check_listen_free, port_owner_message
@@ -102,10 +102,11 @@ class Deployment:
     def _run(self, st: State, version: str, *, force: bool,
              recovered: tuple[str, ...]) -> DeployResult:
         live = st.live_instance
-        if live and live.version == version and not force and self._current(st, live):
+        if (same := current.already_live(self.config, self.runner, st, version,
+                                         force=force)) is not None:
             # Recovery may have changed things (e.g. applied an edited config) on the way.
             note = "; ".join(("", *recovered)) if recovered else ""
-            return self._result(live.release, None, changed=bool(recovered),
+            return self._result(same.release, None, changed=bool(recovered),
                                 message=f"{version} is already live and healthy{note}")
         st, new = self._start_and_gate(st, version, live)
         return self._switch_and_finish(st, new, live, keep_on_failure=False)
@@ -115,7 +116,7 @@ class Deployment:
     def _start_and_gate(self, st: State, version: str, live: Instance | None,
                         target: Slot | None = None) -> tuple[State, Instance]:
         if target is None:
-            target = st.live.slot.other if st.live else Slot.BLUE
+            target = current.target_slot(st)
         port = slot_port(self.config, target)
         with self.phases.run(Phase.PREFLIGHT) as step:
             st = self._preflight(st, target, port)
@@ -243,16 +244,10 @@ class Deployment:
     # -- helpers -----------------------------------------------------------------------------
 
     def _current(self, st: State, live: Instance) -> bool:
-        """Live, healthy, served by nginx, and the config would render the same files."""
-        if live.port != slot_port(self.config, live.slot):
-            return False
-        served = nginx.served_generation(self.config.nginx.admin_socket)
-        return (served == st.token and nginx.files_current(self.config, st.routes(), st.token)
-                and self._healthy(live))
+        return current.serving(self.config, self.runner, st, live)
 
     def _healthy(self, proc: Instance) -> bool:
-        result = health.probe(proc.port, self.config.health)
-        return self.runner.alive(proc) and health.judge(result, self.config.health).healthy
+        return current.healthy(self.config, self.runner, proc)
 
     def _result(self, release: Release, previous: Release | None, *, changed: bool,
                 drained: bool = True, message: str = "") -> DeployResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from bluegreen_local.model.types import Release, Role, Slot
 
@@ -119,3 +120,45 @@ class CheckResult:
     ok: bool
     items: tuple[CheckItem, ...]
     snippet: str = ""
+
+
+class PortUse(StrEnum):
+    """Who holds the port a deploy would start the new version on."""
+
+    FREE = "free"
+    STALE = "stale"  # a leftover slot process of ours: the deploy would stop it first
+    FOREIGN = "foreign"  # anything else: the deploy would refuse (exit 7)
+
+
+@dataclass(frozen=True, slots=True)
+class FileDiff:
+    """One nginx file bluegreen owns: a unified diff from disk to what a deploy would write."""
+
+    path: str
+    diff: str  # empty when the file already reads so
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What `deploy VERSION` would do now, found without changing anything (--dry-run).
+
+    `slot` and `port` are where VERSION would be live afterwards. `idle_port` is None for a
+    no-op, which starts nothing. `generation` is the token the files would carry: a real
+    deploy picks its random part, so the plan renders `placeholder` in its place.
+    """
+
+    app: str
+    version: str
+    noop: bool
+    slot: Slot
+    port: int
+    live: Release | None
+    idle_port: PortUse | None
+    idle_port_detail: str
+    nginx_running: bool
+    generation: str
+    placeholder: str | None
+    files: tuple[FileDiff, ...]
+    refusal: str | None  # why the deploy would stop before starting anything (exit 7)
+    recovery_pending: bool  # a journal is left: the deploy would recover first
+    message: str

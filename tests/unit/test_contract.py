@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -30,8 +30,11 @@ from bluegreen_local.model.results import (
     CheckResult,
     DeployResult,
     DownResult,
+    FileDiff,
     HistoryEvent,
     NginxStatus,
+    Plan,
+    PortUse,
     SlotStatus,
     StatusResult,
     Timings,
@@ -68,7 +71,12 @@ SHAPES: dict[str, dict[str, object]] = {
                "action": str, "drain_timed_out": bool, "message": str,
                "ended_at": {"start": NUMBER, "switch": NUMBER}},
     "plan": {"schema": int, "ok": bool, "changed": bool, "dry_run": bool, "action": str,
-             "version": str, "slot": str, "port": int, "nginx_diff": str},
+             "version": str, "slot": str, "port": int, "nginx_diff": str, "noop": bool,
+             "app": str, "live": Maybe(RELEASE), "idle_port": Maybe(str),
+             "idle_port_detail": str, "nginx_running": bool, "generation": str,
+             "generation_placeholder": Maybe(str),
+             "nginx_files": [{"path": str, "changed": bool}], "recovery_pending": bool,
+             "message": str},
     "recover": {"schema": int, "ok": bool, "changed": bool, "actions": [str],
                 "live": Maybe(RELEASE)},
     "status": {"schema": int, "app": str, "live": Maybe(SLOT), "idle": Maybe(SLOT),
@@ -121,6 +129,15 @@ def deployed(*, first: bool = False) -> DeployResult:
                         drain_timed_out=True, message="v2 is live on green (port 7002)")
 
 
+def planned() -> Plan:
+    return Plan(app="web", version="v2", noop=False, slot=Slot.GREEN, port=7002, live=V1,
+                idle_port=PortUse.STALE, idle_port_detail="our leftover v0 would be stopped",
+                nginx_running=True, generation="8-xxxxxxxx", placeholder="xxxxxxxx",
+                files=(FileDiff(path="/s/up.conf", diff="--- /s/up.conf\n+++ /s/up.conf\n"),
+                       FileDiff(path="/s/nginx.conf", diff="")),
+                refusal=None, recovery_pending=False, message="would start v2 on green")
+
+
 def checked() -> CheckResult:
     return CheckResult(app="web", ok=True, items=(CheckItem(name="config", ok=True,
                                                             detail="valid"),), snippet="x")
@@ -128,8 +145,7 @@ def checked() -> CheckResult:
 
 BUILDERS: dict[str, Callable[[], doc.Document]] = {
     "deploy": lambda: doc.deploy_document(deployed(), {"start": 1.5, "switch": 2.25}),
-    "plan": lambda: doc.plan_document(changed=True, action="deploy", version="v2",
-                                      slot=Slot.GREEN, port=7002, nginx_diff="--- a\n+++ b\n"),
+    "plan": lambda: doc.plan_document(planned()),
     "recover": lambda: doc.recover_document(("v1 on blue (pid 7) had exited",), V1),
     "status": lambda: doc.status_document(status()),
     "history": lambda: doc.history_document([event(), event()]),
@@ -179,6 +195,7 @@ def test_the_fakes_fill_every_optional_key() -> None:
         assert isinstance(slot, dict) and None not in slot.values()
     assert None not in BUILDERS["history"]()["events"][0].values()  # type: ignore[index,union-attr]
     assert None not in BUILDERS["error"]().values()
+    assert None not in BUILDERS["plan"]().values()
 
 
 def test_nothing_yet_gives_nulls_not_missing_keys() -> None:
@@ -189,6 +206,12 @@ def test_nothing_yet_gives_nulls_not_missing_keys() -> None:
     assert doc.recover_document((), None) == {"schema": 1, "ok": True, "changed": False,
                                               "actions": [], "live": None}
     assert doc.history_document([]) == {"schema": 1, "events": []}
+    noop = doc.plan_document(replace(planned(), noop=True, live=None, idle_port=None,
+                                     placeholder=None, files=(FileDiff("/s/up.conf", ""),)))
+    assert_shape(noop, SHAPES["plan"], "plan")
+    assert (noop["changed"], noop["nginx_diff"], noop["idle_port"], noop["live"]) == (
+        False, "", None, None)
+    assert noop["nginx_files"] == [{"path": "/s/up.conf", "changed": False}]
 
 
 # -- error documents ---------------------------------------------------------------------------

@@ -1,0 +1,43 @@
+"""Whether a deploy has anything to do: the one decision a deploy and its dry run share.
+
+Each check only reads the world (process table, a health probe, the generation nginx serves,
+the files on disk), so `deploy --dry-run` can ask it without changing anything.
+"""
+
+from __future__ import annotations
+
+from bluegreen_local import nginx
+from bluegreen_local.config.model import Config
+from bluegreen_local.model.types import Instance, Slot
+from bluegreen_local.probes import health
+from bluegreen_local.runners import slot_port
+from bluegreen_local.runners.base import Runner
+from bluegreen_local.store.state import State
+
+
+def target_slot(st: State) -> Slot:
+    """The slot a deploy starts the new version on: the one not live (blue at first)."""
+    return st.live.slot.other if st.live else Slot.BLUE
+
+
+def healthy(config: Config, runner: Runner, inst: Instance) -> bool:
+    result = health.probe(inst.port, config.health)
+    return runner.alive(inst) and health.judge(result, config.health).healthy
+
+
+def serving(config: Config, runner: Runner, st: State, live: Instance) -> bool:
+    """Live, healthy, served by nginx, and the config would render the same files."""
+    if live.port != slot_port(config, live.slot):
+        return False
+    served = nginx.served_generation(config.nginx.admin_socket)
+    return (served == st.token and nginx.files_current(config, st.routes(), st.token)
+            and healthy(config, runner, live))
+
+
+def already_live(config: Config, runner: Runner, st: State, version: str, *,
+                 force: bool) -> Instance | None:
+    """The live instance when deploying `version` would change nothing, else None."""
+    live = st.live_instance
+    if live is None or live.version != version or force:
+        return None
+    return live if serving(config, runner, st, live) else None
