@@ -8,6 +8,7 @@ in a row must be that many separate proofs. A kept-alive connection would show n
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -102,14 +103,20 @@ def wait_healthy(
 ) -> Verdict:
     """Probe until healthy, the process exits, or the deadline passes.
 
-    `meanwhile` runs once, after the first probe that fails: the app is still booting, so
-    work done then costs the deploy nothing. An app that answers at once never waits for it.
+    `meanwhile` starts once, after the first probe that fails (the app is still booting), in a
+    thread beside the probes, so that work (staging and testing the switch's nginx files)
+    never delays noticing that the app became ready. It has finished (or raised here) when
+    this returns. An app that answers at once never waits for it.
     """
     prepare(policy)  # probes use httpx once it is built; until then http.client
     gate = _Gate(port, policy, still_running, fetch, meanwhile)
-    # The clock is this module's `time`, looked up now: the unit tests stand in for it.
-    verdict = poll_until(gate.check, timeout=policy.deadline, interval=gate.pause,
-                         clock=time.monotonic, sleep=time.sleep, what=f"port {port} to be healthy")
+    try:
+        # The clock is this module's `time`, looked up now: the unit tests stand in for it.
+        verdict = poll_until(gate.check, timeout=policy.deadline, interval=gate.pause,
+                             clock=time.monotonic, sleep=time.sleep,
+                             what=f"port {port} to be healthy")
+    finally:
+        gate.finish()
     return verdict or Verdict(
         False, f"not healthy within {policy.deadline:g}s: {evaluate(gate.results, policy).reason}")
 
@@ -124,15 +131,31 @@ class _Gate:
     fetch: Callable[[int, HealthConfig], Probe]
     meanwhile: Callable[[], None] | None
     results: list[Probe] = field(default_factory=list)
+    worker: threading.Thread | None = None
+    failure: list[BaseException] = field(default_factory=list)
 
     def check(self) -> Verdict | None:
         """The gate's verdict (healthy, or the process exited), or None to probe again later."""
         verdict = self._probe()
         if verdict is None and self.meanwhile is not None and not self._passed():
-            self.meanwhile()
+            self.worker = threading.Thread(target=self._meanwhile, args=(self.meanwhile,),
+                                           name="bluegreen-meanwhile", daemon=True)
+            self.worker.start()
             self.meanwhile = None
-            verdict = self._probe()  # that took a while: probe again at once
         return verdict
+
+    def finish(self) -> None:
+        """Wait for the `meanwhile` work; an error in it is the caller's, raised here."""
+        if self.worker is not None:
+            self.worker.join()
+        if self.failure:
+            raise self.failure[0]
+
+    def _meanwhile(self, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            self.failure.append(exc)
 
     def pause(self, waited: float) -> float:
         return next_delay(waited, self._passed(), self.policy)
