@@ -50,6 +50,8 @@ class Commands(Scalars):
         return argv
 
     def env_table(self, name: str) -> tuple[tuple[str, str], ...]:
+        """Environment variables for the app; values take the {port}/{version}/{slot}
+        placeholders."""
         value = self.value(name)
         if value is MISSING:
             return ()
@@ -62,6 +64,9 @@ class Commands(Scalars):
                 self.problem(f"{name}.{key_text(var)}", "not a valid environment variable name")
             elif not isinstance(item, str) or "\x00" in item:
                 self.problem(f"{name}.{var}", "must be a string without NUL bytes")
+            elif why := placeholder_problem(item):
+                # Expanded like app.command's: a typo must not reach the app as literal text.
+                self.problem(f"{name}.{var}", why)
             else:
                 pairs.append((var, item))
         return tuple(pairs)
