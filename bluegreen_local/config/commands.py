@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 
 from bluegreen_local.config.fields import ENV_KEY_RE, key_text, placeholder_problem
@@ -93,6 +92,5 @@ def found(program: str) -> str:
     """A bare program name as the full path it has now, or as written if it is nowhere."""
     if "/" in program:
         return program  # run as written; exec resolves it
-    where = find_program(program, search_path=os.environ.get("PATH", os.defpath),
-                         extra_dirs=SBIN_DIRS)
+    where = find_program(program, extra_dirs=SBIN_DIRS)
     return program if where.path is None else str(where.path)

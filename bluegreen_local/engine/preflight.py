@@ -1,8 +1,8 @@
-"""Preflight answers: who holds a port the deploy needs, said so an operator can act."""
+"""Preflight answers: who holds a port the deploy needs, and whether the nginx programs it
+runs exist, said so an operator can act."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Final
 
@@ -30,17 +30,22 @@ def check_listen_free(config: Config) -> None:
             "nginx.listen.")
 
 
+def nginx_programs(config: Config) -> dict[str, str]:
+    """The programs this mode runs nginx with, by the key that sets each."""
+    ngx = config.nginx
+    if ngx.mode is Mode.MANAGED:
+        return {"nginx.binary": ngx.binary}
+    programs = {"nginx.test_command": ngx.test_command[0]}
+    if ngx.reload_command:
+        programs["nginx.reload_command"] = ngx.reload_command[0]
+    return programs
+
+
 def nginx_program_problems(config: Config) -> list[str]:
     """The nginx programs this mode runs that cannot be found, each naming its key."""
-    ngx = config.nginx
-    programs = ({"nginx.binary": ngx.binary} if ngx.mode is Mode.MANAGED else
-                {"nginx.test_command": ngx.test_command[0],
-                 **({"nginx.reload_command": ngx.reload_command[0]} if ngx.reload_command
-                    else {})})
     problems = []
-    for key, name in programs.items():
-        found = find_program(name, search_path=os.environ.get("PATH", os.defpath),
-                             extra_dirs=SBIN_DIRS)
+    for key, name in nginx_programs(config).items():
+        found = find_program(name, extra_dirs=SBIN_DIRS)
         if found.path is None:
             problems.append(f"{key}: {found.problem}")
     return problems

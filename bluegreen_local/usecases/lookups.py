@@ -8,7 +8,11 @@ from pathlib import Path
 from bluegreen_local.config.fields import placeholders
 from bluegreen_local.config.loader import load
 from bluegreen_local.config.model import Config
-from bluegreen_local.engine.preflight import NGINX_PROGRAM_FIX, nginx_program_problems
+from bluegreen_local.engine.preflight import (
+    NGINX_PROGRAM_FIX,
+    nginx_program_problems,
+    nginx_programs,
+)
 from bluegreen_local.model.errors import BlueGreenError
 from bluegreen_local.model.results import CheckItem
 from bluegreen_local.model.types import Mode, RunnerKind, Slot
@@ -29,8 +33,7 @@ def nginx_programs_item(config: Config) -> CheckItem:
     if problems:
         return CheckItem("nginx programs", False, "; ".join(problems) + ". "
                          + NGINX_PROGRAM_FIX)
-    ngx = config.nginx
-    found = ngx.binary if ngx.mode is Mode.MANAGED else ngx.test_command[0]
+    found = ", ".join(dict.fromkeys(nginx_programs(config).values()))
     return CheckItem("nginx programs", True, f"found {found}")
 
 

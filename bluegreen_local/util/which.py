@@ -22,10 +22,13 @@ class Program:
     problem: str = ""
 
 
-def find_program(name: str, *, search_path: str, cwd: Path | None = None,
+def find_program(name: str, *, search_path: str | None = None, cwd: Path | None = None,
                  extra_dirs: Sequence[str] = ()) -> Program:
     """Resolve argv[0]: a name with a slash is a file (relative to `cwd`, as exec sees it from
-    there); a bare name is looked up on `search_path`, then in `extra_dirs`."""
+    there); a bare name is looked up on `search_path` (None: our own PATH), then in
+    `extra_dirs`."""
+    if search_path is None:
+        search_path = os.environ.get("PATH", os.defpath)
     if "/" in name:
         return _file(Path(cwd or Path.cwd()) / name, name)
     dirs = [d for d in (*search_path.split(os.pathsep), *extra_dirs) if d]
