@@ -44,7 +44,7 @@ class ProcessRunner:
         self._log_start: dict[Slot, int] = {}
 
     def start(self, slot: Slot, port: int, version: str) -> Instance:
-        launch = self.launch(slot, port, version)
+        launch = expand(self.app, self.state_dir, slot, port, version)
         if launch.workdir is not None and not Path(launch.workdir).is_dir():
             raise RunnerError(f"app.workdir {launch.workdir} does not exist; nothing was started")
         program = launch.program()
@@ -57,10 +57,6 @@ class ProcessRunner:
         self._children[child.pid] = child
         handle = ProcessHandle(child.pid, _create_time(child.pid))
         return Instance(slot, port, version, time.time(), handle)
-
-    def launch(self, slot: Slot, port: int, version: str) -> Launch:
-        """What `start` would run for this slot, placeholders expanded."""
-        return expand(self.app, self.state_dir, slot, port, version)
 
     def _spawn(self, slot: Slot, launch: Launch, program: Path,
                version: str) -> subprocess.Popen[bytes]:

@@ -30,7 +30,8 @@ def find_program(name: str, *, search_path: str | None = None, cwd: Path | None 
     if search_path is None:
         search_path = os.environ.get("PATH", os.defpath)
     if "/" in name:
-        return _file(Path(cwd or Path.cwd()) / name, name)
+        # Absolute even from a relative cwd: the caller may run it from elsewhere.
+        return _file(Path.cwd() / (cwd or Path()) / name, name)
     dirs = [d for d in (*search_path.split(os.pathsep), *extra_dirs) if d]
     found = shutil.which(name, path=os.pathsep.join(dict.fromkeys(dirs)))
     if found is not None:

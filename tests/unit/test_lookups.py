@@ -91,6 +91,16 @@ def test_a_directory_is_not_a_program(tmp_path: Path) -> None:
     assert "is a directory" in find_program(str(tmp_path), search_path="").problem
 
 
+def test_a_program_from_a_relative_workdir_is_found_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prog = executable(tmp_path / "rel/run")
+    monkeypatch.chdir(tmp_path)
+    found = find_program("./run", search_path="", cwd=Path("rel"))
+    assert found.path is not None and found.path.is_absolute()
+    assert found.path.resolve() == prog
+
+
 # -- before a slot starts -----------------------------------------------------------------------
 
 
@@ -211,3 +221,4 @@ def test_the_idle_port_held_by_another_app_of_ours_names_it(
     own = port_owner_message(make_runner(cfg), State(), Slot.BLUE, port,
                              state_dir=tmp_path / "other-state")
     assert "process of this app" in own and "bluegreen recover" in own
+
