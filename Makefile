@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 # What the tests and the demo need from the system: nginx, ss (iproute2), ps (procps).
 APT_PACKAGES := nginx iproute2 procps
 
-.PHONY: help venv system-deps demo demo-down test lint bench clean
+.PHONY: help venv system-deps demo demo-down test lint bench config-reference clean
 
 help:
 	@echo "make demo       set up, then deploy examples/app.py v1 -> v2 on a private nginx under load"
@@ -15,6 +15,7 @@ help:
 	@echo "make test       set up, then run the whole test suite (real nginx)"
 	@echo "make lint       ruff + mypy (strict)"
 	@echo "make bench      benchmarks -> bench/RESULTS.md"
+	@echo "make config-reference  rewrite the README's table of config keys from the schema"
 
 venv: $(VENV)/.installed
 
@@ -62,6 +63,9 @@ bench: venv system-deps $(VENV)/.bench-installed
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	$(PY) -m bench
+
+config-reference: venv
+	$(PY) scripts/config_reference.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

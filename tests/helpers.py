@@ -22,3 +22,11 @@ def require_tool(name: str) -> str:
     if REQUIRE_ALL:
         pytest.fail(f"BLUEGREEN_REQUIRE_ALL=1 and {message}", pytrace=False)
     pytest.skip(message)
+
+
+def executable(path: Path, body: str = "exit 0") -> Path:
+    """A shell script at `path` (folders created), mode 0755."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return path

@@ -98,6 +98,11 @@ def placeholder_problem(template: str) -> str | None:
     return None
 
 
+def placeholders(template: str) -> frozenset[str]:
+    """The placeholders a valid template uses ({port} -> "port")."""
+    return frozenset(field for _, field, _, _ in string.Formatter().parse(template) if field)
+
+
 def trust_problem(path: Path, info: os.stat_result, *, euid: int, what: str) -> str | None:
     """Why root must refuse a file it takes commands from (sshd's StrictModes), or None.
 

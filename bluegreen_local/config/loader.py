@@ -12,12 +12,24 @@ from bluegreen_local.config.checker import Section
 from bluegreen_local.config.fields import shown, trust_problem
 from bluegreen_local.config.model import AppConfig, Config, DrainConfig, HealthConfig, NginxConfig
 from bluegreen_local.config.network import listen_clash
+from bluegreen_local.config.reader import KeyDoc
 from bluegreen_local.model.errors import ConfigError
 from bluegreen_local.model.types import Mode, RunnerKind
 
 CONFIG_ENV: Final = "BLUEGREEN_CONFIG"
 DEFAULT_CONFIG: Final = "bluegreen.toml"
 MAX_CONFIG_BYTES: Final = 1024 * 1024
+# Defaults computed from other values, in the words the reference table shows.
+DEFAULT_STATE_DIRS: Final = ("`/var/lib/bluegreen/<app>` as root, else "
+                             "`~/.local/state/bluegreen/<app>`")
+ADMIN_SOCKET: Final = "admin.sock"  # in the managed nginx's prefix, <state_dir>/nginx
+UPSTREAM_FILE: Final = "conf/upstream.conf"
+MANAGED_ADMIN: Final = f"<state_dir>/nginx/{ADMIN_SOCKET}"
+MANAGED_UPSTREAM: Final = f"<state_dir>/nginx/{UPSTREAM_FILE}"
+# Where Debian's nginx keeps them.
+SYSTEM_ADMIN: Final = "/run/bluegreen-<app>.sock"
+SYSTEM_PID_FILE: Final = "/run/nginx.pid"
+SYSTEM_ERROR_LOG: Final = "/var/log/nginx/error.log"
 
 
 def resolve_path(flag: Path | None) -> Path:
@@ -85,7 +97,9 @@ def _build(top: Section, path: Path) -> Config | None:
     with top:
         app = _app(top)
         name = app.name if app else "app"
-        state_dir = top.path("state_dir", default=str(default_state_dir(name)), directory=True)
+        state_dir = top.path("state_dir", default=str(default_state_dir(name)), directory=True,
+                             doc="where state, history, the lock, slot logs and the managed "
+                                 "nginx live", shown=DEFAULT_STATE_DIRS)
         health = _health(top)
         nginx = _nginx(top, name, state_dir)
         drain = _drain(top)
@@ -96,6 +110,14 @@ def _build(top: Section, path: Path) -> Config | None:
     return Config(path, state_dir, app, health, nginx, drain)
 
 
+def key_docs() -> tuple[KeyDoc, ...]:
+    """Every key with its doc and default, in reading order: reading an empty document
+    runs every getter, and each getter records its key."""
+    top = Section([], Path("/"), {})
+    _build(top, Path("/bluegreen.toml"))
+    return tuple(top.docs.values())
+
+
 def default_state_dir(app_name: str) -> Path:
     """/var/lib/bluegreen/<app> as root, else ~/.local/state/bluegreen/<app>."""
     if os.geteuid() == 0:
@@ -104,32 +126,52 @@ def default_state_dir(app_name: str) -> Path:
 
 
 def _app(top: Section) -> AppConfig | None:
-    with top.table("app", required=True) as s:
-        name = s.app_name("name")
-        command = s.command_template("command", required=True)
-        workdir = s.template_str("workdir")
-        env = s.env_table("env")
-        ports = s.port_pair("ports", (7001, 7002))
-        stop_timeout = s.duration("stop_timeout", "10s")
-        runner = s.choice("runner", RunnerKind, RunnerKind.PROCESS)
+    with top.table("app", required=True, doc="the app and how one slot of it runs") as s:
+        name = s.app_name("name", doc="the app's name (1-63 of a-z 0-9 _ -); names the "
+                          "upstream and the default state dir")
+        command = s.command_template("command", required=True, doc="starts one slot: split "
+                                     "like a shell would, run without one; takes {port}, "
+                                     "{version} and {slot}")
+        workdir = s.template_str("workdir", doc="the command's working directory (not set: "
+                                 "the current one); takes placeholders")
+        env = s.env_table("env", doc="extra environment variables; values take placeholders; "
+                          "PORT, BLUEGREEN_VERSION and BLUEGREEN_SLOT are always set")
+        ports = s.port_pair("ports", (7001, 7002), doc="the slots' ports [blue, green], on "
+                            "127.0.0.1; any two distinct ports")
+        stop_timeout = s.duration("stop_timeout", "10s", doc="SIGTERM grace before SIGKILL "
+                                  "when a slot stops")
+        runner = s.choice("runner", RunnerKind, RunnerKind.PROCESS, doc="how a slot runs: "
+                          "\"process\" runs the command as a process tree")
     if name is None or command is None or ports is None or runner is None:
         return None
     return AppConfig(name, command, workdir, env, ports, stop_timeout, runner)
 
 
 def _health(top: Section) -> HealthConfig | None:
-    with top.table("health") as s:
-        path = s.url_path("path", "/health")
-        statuses = s.statuses("expect_status")
-        body = s.string("expect_body", "")
-        host = s.host_header("host_header")
-        interval = s.duration("interval", "100ms", minimum=0.001)
-        timeout = s.duration("timeout", "2s", minimum=0.001)
-        successes = s.integer("successes", 2, low=1, high=100)
-        deadline = s.duration("deadline", "60s", minimum=0.001)
-        scheme = s.one_of("scheme", ("http", "https"), "http")
-        tls_verify = s.tls_verify("tls_verify")
-        headers = s.headers("headers")
+    with top.table("health", doc="how a new version proves it is healthy before it "
+                   "takes traffic") as s:
+        path = s.url_path("path", "/health", doc="the URL path each probe GETs")
+        statuses = s.statuses("expect_status", doc="statuses that pass: codes, a class like "
+                              "\"2xx\" or a range like \"200-299\"")
+        body = s.string("expect_body", "", doc="a substring the first 4 KiB of the body must "
+                        "hold (empty: any body)")
+        host = s.host_header("host_header", doc="the probe's Host header and TLS name (empty: "
+                             "127.0.0.1:PORT)")
+        interval = s.duration("interval", "100ms", minimum=0.001, doc="the longest pause "
+                              "between probes (they start 10 ms apart)")
+        timeout = s.duration("timeout", "2s", minimum=0.001, doc="the time one probe may "
+                             "take, the whole request")
+        successes = s.integer("successes", 2, low=1, high=100, doc="consecutive passes "
+                              "needed (1-100)")
+        deadline = s.duration("deadline", "60s", minimum=0.001, doc="then give up; traffic "
+                              "stays where it was")
+        scheme = s.one_of("scheme", ("http", "https"), "http", doc="\"https\" for an app "
+                          "that serves TLS itself")
+        tls_verify = s.tls_verify("tls_verify", doc="https: true checks the certificate "
+                                  "against the system CAs, a path against that CA file; false "
+                                  "does not")
+        headers = s.headers("headers", doc="extra request headers (not Host, see host_header; "
+                            "not the framing ones)")
     if (path is None or statuses is None or body is None or host is None or scheme is None
             or tls_verify is None):
         return None
@@ -138,24 +180,39 @@ def _health(top: Section) -> HealthConfig | None:
 
 
 def _nginx(top: Section, app: str, state_dir: Path | None) -> NginxConfig | None:
-    with top.table("nginx") as s:
-        mode = s.choice("mode", Mode, Mode.MANAGED)
-        binary = s.string("binary", "nginx")
-        listen = s.listen("listen", "127.0.0.1:8080")
+    with top.table("nginx", doc="the nginx in front of the slots: a private one, or "
+                   "yours") as s:
+        mode = s.choice("mode", Mode, Mode.MANAGED, doc="\"managed\": a private nginx under "
+                        "the state dir; \"system\": your nginx, which includes upstream_file")
+        binary = s.program("binary", "nginx", doc="managed mode: the nginx program; a bare "
+                           "name is looked up on PATH, then in /usr/sbin and /usr/local/sbin")
+        listen = s.listen("listen", "127.0.0.1:8080", doc="managed mode: the public "
+                          "listener, HOST:PORT (a bare port means 127.0.0.1)")
         managed = mode is not Mode.SYSTEM  # an invalid mode was reported; don't pile on
         defaults = _nginx_files(state_dir, app, managed=managed)
         admin = s.socket_path("admin_socket", defaults.admin_socket,
-                              created=(defaults.prefix, defaults.prefix.parent))
-        upstream = s.path("upstream_file", defaults.upstream_file,
-                          parent_exists=not managed)
+                              created=(defaults.prefix, defaults.prefix.parent),
+                              doc="the unix socket where nginx serves the generation it "
+                                  "loaded", shown=f"`{MANAGED_ADMIN}` (managed), "
+                                                  f"`{SYSTEM_ADMIN}` (system)")
+        upstream = s.path("upstream_file", defaults.upstream_file, parent_exists=not managed,
+                          doc="the upstream file bluegreen writes (system mode: include it "
+                              "in the http block)",
+                          shown=f"`{MANAGED_UPSTREAM}` (managed); required in system mode")
         if not managed and not s.given("upstream_file"):
             s.problem("upstream_file", "required in system mode (the file bluegreen owns, "
                       "included from your site's http block)")
-        test = s.command("test_command", "nginx -t")
-        reload = s.optional_command("reload_command")
-        pid_file = s.path("pid_file", defaults.pid_file)
-        error_log = s.path("error_log", defaults.error_log)
-        reload_timeout = s.duration("reload_timeout", "10s", minimum=0.1)
+        test = s.command("test_command", "nginx -t", doc="system mode: tests the nginx "
+                         "configuration (its program is looked up like binary)")
+        reload = s.optional_command("reload_command", doc="system mode: reloads nginx (not "
+                                    "set: SIGHUP to the master in pid_file)")
+        pid_file = s.path("pid_file", defaults.pid_file, doc="system mode: the nginx "
+                          "master's pid file", shown=f"`{SYSTEM_PID_FILE}`")
+        error_log = s.path("error_log", defaults.error_log, doc="system mode: the log "
+                           "checked for [emerg] and [alert] after a reload",
+                           shown=f"`{SYSTEM_ERROR_LOG}`")
+        reload_timeout = s.duration("reload_timeout", "10s", minimum=0.1, doc="the longest "
+                                    "wait for nginx to serve the new generation")
         if mode is Mode.MANAGED:
             _system_only(s, defaults.prefix, pid_file=pid_file, error_log=error_log)
     if (mode is None or binary is None or listen is None or admin is None or upstream is None
@@ -180,10 +237,10 @@ def _nginx_files(state_dir: Path | None, app: str, *, managed: bool) -> _NginxFi
     """In the managed nginx's prefix, or where a Debian nginx keeps them in system mode."""
     prefix = (state_dir or Path("/")) / "nginx"
     if managed:
-        return _NginxFiles(prefix, prefix / "admin.sock", str(prefix / "conf/upstream.conf"),
+        return _NginxFiles(prefix, prefix / ADMIN_SOCKET, str(prefix / UPSTREAM_FILE),
                            str(prefix / "nginx.pid"), str(prefix / "logs/error.log"))
-    return _NginxFiles(prefix, Path(f"/run/bluegreen-{app}.sock"), None, "/run/nginx.pid",
-                       "/var/log/nginx/error.log")
+    return _NginxFiles(prefix, Path(SYSTEM_ADMIN.replace("<app>", app)), None,
+                       SYSTEM_PID_FILE, SYSTEM_ERROR_LOG)
 
 
 def _system_only(s: Section, prefix: Path, **checked: Path | None) -> None:
@@ -194,5 +251,7 @@ def _system_only(s: Section, prefix: Path, **checked: Path | None) -> None:
 
 
 def _drain(top: Section) -> DrainConfig:
-    with top.table("drain") as s:
-        return DrainConfig(timeout=s.duration("timeout", "30s"))
+    with top.table("drain", doc="how the old slot finishes its requests after the "
+                   "switch") as s:
+        return DrainConfig(timeout=s.duration("timeout", "30s", doc="the longest wait for "
+                                              "the old slot's requests to finish"))

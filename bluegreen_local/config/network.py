@@ -15,7 +15,9 @@ class Network(Scalars):
 
     __slots__ = ()
 
-    def port_pair(self, name: str, default: tuple[int, int]) -> tuple[int, int] | None:
+    def port_pair(self, name: str, default: tuple[int, int],
+                  *, doc: str) -> tuple[int, int] | None:
+        self.document(name, doc, list(default))
         value = self.value(name)
         if value is MISSING:
             return default
@@ -31,9 +33,9 @@ class Network(Scalars):
             return None
         return blue, green
 
-    def listen(self, name: str, default: str) -> str | None:
+    def listen(self, name: str, default: str, *, doc: str) -> str | None:
         """HOST:PORT (or a bare port, on 127.0.0.1), normalised to HOST:PORT."""
-        value = self.string(name, default)
+        value = self.string(name, default, doc=doc)
         if value is None:
             return None
         host, sep, port_text = value.rpartition(":")

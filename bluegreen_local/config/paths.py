@@ -12,6 +12,7 @@ from bluegreen_local.config.fields import (
     UNIX_PATH_MAX,
     short,
 )
+from bluegreen_local.config.reader import Shown
 from bluegreen_local.config.scalars import Scalars
 
 
@@ -20,14 +21,15 @@ class Paths(Scalars):
 
     __slots__ = ()
 
-    def path(self, name: str, default: str | None,
-             *, parent_exists: bool = False, directory: bool = False) -> Path | None:
+    def path(self, name: str, default: str | None, *, parent_exists: bool = False,
+             directory: bool = False, doc: str, shown: str | None = None) -> Path | None:
         """A path (relative to the config file); it may reach nginx, so keep it plain.
 
         `directory`: the path names a directory (else a file), so an existing one of the
-        other kind is refused.
+        other kind is refused. `shown`: a computed default, as the reference tells it.
         """
-        value = self.string(name, default)
+        self.document(name, doc, default if shown is None else Shown(shown))
+        value = self.string(name, default, doc=doc)
         if value is None:
             return None
         path = self.resolve(name, value)
@@ -54,10 +56,10 @@ class Paths(Scalars):
             self.problem(name, f"cannot expand {short(value)}: no such user's home directory")
             return None
 
-    def socket_path(self, name: str, default: Path,
-                    *, created: tuple[Path, ...]) -> Path | None:
+    def socket_path(self, name: str, default: Path, *, created: tuple[Path, ...],
+                    doc: str, shown: str) -> Path | None:
         """A unix socket nginx binds: short enough, in a folder that exists or that we create."""
-        path = self.path(name, str(default))
+        path = self.path(name, str(default), doc=doc, shown=shown)
         if path is None:
             return None
         if len(os.fsencode(path)) > SOCKET_PATH_MAX:

@@ -26,22 +26,23 @@ class Probe(Paths):
 
     __slots__ = ()
 
-    def url_path(self, name: str, default: str) -> str | None:
-        value = self.string(name, default)
+    def url_path(self, name: str, default: str, *, doc: str) -> str | None:
+        value = self.string(name, default, doc=doc)
         if value is not None and not URL_PATH_RE.fullmatch(value):
             self.problem(name, "must start with / and contain no spaces or control characters, "
                          f"got {short(value)}")
             return None
         return value
 
-    def host_header(self, name: str) -> str | None:
-        value = self.string(name, "")
+    def host_header(self, name: str, *, doc: str) -> str | None:
+        value = self.string(name, "", doc=doc)
         if value and not HOST_RE.fullmatch(value):
             self.problem(name, f"must be a host name like \"example.com\", got {short(value)}")
             return None
         return value
 
-    def statuses(self, name: str) -> frozenset[int] | None:
+    def statuses(self, name: str, *, doc: str) -> frozenset[int] | None:
+        self.document(name, doc, [200])
         value = self.value(name)
         if value is MISSING:
             return frozenset({200})
@@ -59,8 +60,9 @@ class Probe(Paths):
             codes |= found
         return frozenset(codes)
 
-    def tls_verify(self, name: str) -> bool | Path | None:
+    def tls_verify(self, name: str, *, doc: str) -> bool | Path | None:
         """true, false, or the CA bundle to check the app's certificate against."""
+        self.document(name, doc, True)
         value = self.value(name)
         if value is MISSING:
             return True
@@ -79,8 +81,9 @@ class Probe(Paths):
             return None
         return path
 
-    def headers(self, name: str) -> tuple[tuple[str, str], ...]:
+    def headers(self, name: str, *, doc: str) -> tuple[tuple[str, str], ...]:
         """Extra request headers, in the order written."""
+        self.document(name, doc, {})
         value = self.value(name)
         if value is MISSING:
             return ()

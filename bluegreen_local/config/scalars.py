@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from bluegreen_local.config.fields import APP_NAME_RE, parse_duration, short
-from bluegreen_local.config.reader import MISSING, Reader
+from bluegreen_local.config.reader import MISSING, REQUIRED, Reader
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -18,7 +18,8 @@ class Scalars(Reader):
     __slots__ = ()
 
     def string(self, name: str, default: str | None = None,
-               *, required: bool = False) -> str | None:
+               *, required: bool = False, doc: str) -> str | None:
+        self.document(name, doc, REQUIRED if required else default)
         value = self.value(name)
         if value is MISSING:
             if required:
@@ -32,15 +33,16 @@ class Scalars(Reader):
             return None
         return value
 
-    def app_name(self, name: str) -> str | None:
-        value = self.string(name, required=True)
+    def app_name(self, name: str, *, doc: str) -> str | None:
+        value = self.string(name, required=True, doc=doc)
         if value is not None and not APP_NAME_RE.fullmatch(value):
             self.problem(name, f"{short(value)} is not a valid name: use 1-63 characters "
                          "from a-z 0-9 _ -, starting with a letter or digit")
             return None
         return value
 
-    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
+    def integer(self, name: str, default: int, *, low: int, high: int, doc: str) -> int:
+        self.document(name, doc, default)
         value = self.value(name)
         if value is MISSING:
             return default
@@ -52,7 +54,8 @@ class Scalars(Reader):
             return default
         return value
 
-    def duration(self, name: str, default: str, *, minimum: float = 0.0) -> float:
+    def duration(self, name: str, default: str, *, minimum: float = 0.0, doc: str) -> float:
+        self.document(name, doc, default)
         value = self.value(name)
         seconds = parse_duration(default if value is MISSING else value)
         if seconds is None:
@@ -64,14 +67,16 @@ class Scalars(Reader):
             return 1.0
         return seconds
 
-    def one_of(self, name: str, allowed: tuple[str, ...], default: str) -> str | None:
-        value = self.string(name, default)
+    def one_of(self, name: str, allowed: tuple[str, ...], default: str,
+               *, doc: str) -> str | None:
+        value = self.string(name, default, doc=doc)
         if value is None or value in allowed:
             return value
         listed = ", ".join(f'"{item}"' for item in allowed)
         self.problem(name, f"must be one of {listed}, got {short(value)}")
         return None
 
-    def choice(self, name: str, enum: type[E], default: E) -> E | None:
-        value = self.one_of(name, tuple(member.value for member in enum), default.value)
+    def choice(self, name: str, enum: type[E], default: E, *, doc: str) -> E | None:
+        value = self.one_of(name, tuple(member.value for member in enum), default.value,
+                            doc=doc)
         return None if value is None else enum(value)

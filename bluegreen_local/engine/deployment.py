@@ -12,7 +12,11 @@ from bluegreen_local.config.model import Config
 from bluegreen_local.engine import current, progress, signals
 from bluegreen_local.engine.drain import drain, wait_workers_gone
 from bluegreen_local.engine.phases import Phases, Reporter
-from bluegreen_local.engine.preflight import check_listen_free, port_owner_message
+from bluegreen_local.engine.preflight import (
+    check_listen_free,
+    check_nginx_programs,
+    port_owner_message,
+)
 from bluegreen_local.engine.prepare import Prepared, discard_staged, next_generation, prepare
 from bluegreen_local.engine.progress import recovery_text
 from bluegreen_local.engine.reconcile import Recovery, recover
@@ -22,6 +26,7 @@ from bluegreen_local.model.errors import (
     NginxError,
     PortConflictError,
     ReloadUndoFailed,
+    RunnerError,
 )
 from bluegreen_local.model.results import DeployResult, HistoryEvent, Timings
 from bluegreen_local.model.types import Instance, Mode, Phase, Release, Slot
@@ -132,6 +137,8 @@ class Deployment:
             self._gate(st, new, live)
         except BaseException as exc:
             if new is None:
+                if isinstance(exc, RunnerError):  # it never ran, yet it is a failed deploy
+                    self._failed(Release(target, port, version), live, exc)
                 raise
             with signals.deferred():  # a second Ctrl-C must not interrupt the clean-up
                 self._discard(st, new, live, exc)
@@ -148,7 +155,9 @@ class Deployment:
             st = st.without(target)
             store.save(self.config.state_dir, st)
         if not net.port_is_free(port):
-            raise PortConflictError(port_owner_message(self.runner, st, target, port))
+            raise PortConflictError(port_owner_message(self.runner, st, target, port,
+                                                       state_dir=self.config.state_dir))
+        check_nginx_programs(self.config)
         master = nginx.master_pid(self.config)
         if master is None and self.config.nginx.mode is Mode.MANAGED:
             check_listen_free(self.config)
@@ -237,9 +246,12 @@ class Deployment:
         if not keep:
             self.runner.stop(new, self.config.app.stop_timeout)
             store.save(self.config.state_dir, st.without(new.slot))
+        self._failed(new.release, live, exc)
+
+    def _failed(self, release: Release, live: Instance | None, exc: BaseException) -> None:
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         with contextlib.suppress(BlueGreenError):
-            self._record("failed", new.release, live, self.phases.timings(), why)
+            self._record("failed", release, live, self.phases.timings(), why)
 
     # -- helpers -----------------------------------------------------------------------------
 

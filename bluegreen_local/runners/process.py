@@ -9,7 +9,7 @@ import shlex
 import signal
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
@@ -18,6 +18,7 @@ import psutil
 from bluegreen_local.config.model import AppConfig
 from bluegreen_local.model.errors import RunnerError
 from bluegreen_local.model.types import Instance, ProcessHandle, RunnerKind, Slot
+from bluegreen_local.runners.launch import MARKER, Launch, expand
 from bluegreen_local.store.files import ensure_dir
 from bluegreen_local.util import net, pstree
 from bluegreen_local.util.clock import now_iso
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 # psutil rounds create_time; two readings of one process can differ by a few milliseconds.
 CREATE_TIME_SLACK: Final = 0.05
 LOG_TAIL_BYTES: Final = 64 * 1024
-MARKER: Final = "BLUEGREEN_STATE_DIR"
 
 
 class ProcessRunner:
@@ -44,33 +44,34 @@ class ProcessRunner:
         self._log_start: dict[Slot, int] = {}
 
     def start(self, slot: Slot, port: int, version: str) -> Instance:
-        values = {"port": str(port), "version": version, "slot": slot.value}
-        argv = [part.format(**values) for part in self.app.command]
-        workdir = self.app.workdir.format(**values) if self.app.workdir else None
-        if workdir is not None and not Path(workdir).is_dir():
-            raise RunnerError(f"app.workdir {workdir} does not exist; nothing was started")
-        env = {**os.environ, **dict(self.app.env), "PORT": str(port),
-               "BLUEGREEN_VERSION": version, "BLUEGREEN_SLOT": slot.value,
-               # Marks the process as ours, so a run killed before it recorded the pid
-               # still finds it (see strays()).
-               MARKER: str(self.state_dir)}
-        child = self._spawn(slot, argv, workdir, env, version)
+        launch = expand(self.app, self.state_dir, slot, port, version)
+        if launch.workdir is not None and not Path(launch.workdir).is_dir():
+            raise RunnerError(f"app.workdir {launch.workdir} does not exist; nothing was started")
+        program = launch.program()
+        if program.path is None:
+            # Said before anything runs: a missing binary is a bad app.command, not a crash.
+            raise RunnerError(f"cannot start {slot}: app.command: {program.problem}. Nothing "
+                              "was started; fix app.command (or PATH in app.env) and deploy "
+                              "again.")
+        child = self._spawn(slot, launch, program.path, version)
         self._children[child.pid] = child
         handle = ProcessHandle(child.pid, _create_time(child.pid))
         return Instance(slot, port, version, time.time(), handle)
 
-    def _spawn(self, slot: Slot, argv: Sequence[str], workdir: str | None,
-               env: dict[str, str], version: str) -> subprocess.Popen[bytes]:
+    def _spawn(self, slot: Slot, launch: Launch, program: Path,
+               version: str) -> subprocess.Popen[bytes]:
+        argv = launch.argv
         log_file = self._open_log(slot)
         header = f"=== {now_iso()} bluegreen: starting {version} in {slot}: {shlex.join(argv)}\n"
         os.write(log_file, header.encode("utf-8", errors="replace"))
         try:
             # Not proc.run: the app must outlive us. A new session detaches it from our
             # terminal, so it survives the CLI exiting and the SSH session closing.
+            # `executable` is the file found above; argv[0] stays as the operator wrote it.
             return subprocess.Popen(  # noqa: S603 - argv from validated config, no shell
-                list(argv), cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-                close_fds=True,
+                list(argv), executable=program, cwd=launch.workdir, env=dict(launch.env),
+                stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                start_new_session=True, close_fds=True,
             )
         except OSError as exc:
             raise RunnerError(

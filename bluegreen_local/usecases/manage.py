@@ -14,6 +14,7 @@ from bluegreen_local.model.types import Instance, Mode, Slot
 from bluegreen_local.nginx import managed, templating
 from bluegreen_local.runners import make_runner, slot_port
 from bluegreen_local.runners.base import Runner
+from bluegreen_local.usecases.lookups import lookup_items
 from bluegreen_local.util import net
 from bluegreen_local.util.clock import now_iso
 
@@ -59,7 +60,7 @@ def down(config: Config, *, wait_lock: float = 0.0) -> DownResult:
 
 def check(config: Config) -> CheckResult:
     """Validate config, nginx and ports without changing anything."""
-    items = [CheckItem("config", True, f"{config.path} is valid")]
+    items = [CheckItem("config", True, f"{config.path} is valid"), *lookup_items(config)]
     items.append(_check_nginx(config))
     st = store.load(config.state_dir)
     runner = make_runner(config)

@@ -65,7 +65,7 @@ def _change(config: Config, runner: Runner, st: State, version: str, *, running:
             pending: bool) -> Plan:
     target = current.target_slot(st)
     port = slot_port(config, target)
-    use, detail = _idle_port(runner, st, target, port)
+    use, detail = _idle_port(runner, st, target, port, config.state_dir)
     token = f"{st.next_generation()[0]}-{PLACEHOLDER}"
     files = _diffs(nginx.desired_files(config, _routes_after(st, target, port, version), token))
     refusal = detail if use is PortUse.FOREIGN else _listen_refusal(config, running=running)
@@ -84,7 +84,8 @@ def _routes_after(st: State, target: Slot, port: int, version: str) -> tuple[Rou
     return replace(st.without(target), live=Release(target, port, version)).routes()
 
 
-def _idle_port(runner: Runner, st: State, target: Slot, port: int) -> tuple[PortUse, str]:
+def _idle_port(runner: Runner, st: State, target: Slot, port: int,
+               state_dir: Path) -> tuple[PortUse, str]:
     """The preflight's answer for the target port, as the deploy would reach it."""
     stale = st.instance(target)
     if stale is not None and not runner.alive(stale):
@@ -92,7 +93,8 @@ def _idle_port(runner: Runner, st: State, target: Slot, port: int) -> tuple[Port
     if not net.port_is_free(port) and (
             stale is None or runner.port_holder(port, [stale]) is None):
         # Judged as after the deploy stopped our leftover, which is when it would look.
-        return PortUse.FOREIGN, port_owner_message(runner, st.without(target), target, port)
+        return PortUse.FOREIGN, port_owner_message(runner, st.without(target), target, port,
+                                                  state_dir=state_dir)
     if stale is not None:
         return PortUse.STALE, (f"port {port} ({target} slot): our leftover {stale.version} "
                                f"({stale.handle.describe()}) would be stopped first")

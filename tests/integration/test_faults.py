@@ -128,7 +128,9 @@ def test_nginx_binary_missing(project: Project) -> None:
     project.write_config()
     done = project.cli("deploy", "v2")
     assert done.returncode == 5, done.stderr
-    assert "/nonexistent/nginx: command not found" in done.stderr
+    # Said before anything starts, naming the key that fixes it.
+    assert "nginx.binary: program '/nonexistent/nginx' cannot be run" in done.stderr
+    assert "Nothing was changed." in done.stderr
     assert project.upstream_file.read_bytes() == upstream
     assert project.serve() == (200, "hello from v1\n")
 

@@ -349,7 +349,14 @@ def test_port_1024_is_fine_without_root() -> None:
 # -- good configs -------------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("as_root")
+@pytest.fixture
+def no_programs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Nothing to find on PATH or in the sbin folders: program names stay as written."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr("bluegreen_local.config.commands.SBIN_DIRS", ())
+
+
+@pytest.mark.usefixtures("as_root", "no_programs")
 def test_minimal_config_gets_documented_defaults() -> None:
     cfg = parse(APP)
     state_dir = Path("/var/lib/bluegreen/web")
@@ -432,6 +439,7 @@ def test_absolute_state_dir_is_kept() -> None:
     assert parse('state_dir = "/srv/bg/state"\n' + APP).state_dir == Path("/srv/bg/state")
 
 
+@pytest.mark.usefixtures("no_programs")
 def test_full_config_is_read(tmp_path: Path) -> None:
     text = (
         'state_dir = "/srv/bg/state"\n'
