@@ -146,7 +146,9 @@ class _Gate:
 
     def finish(self) -> None:
         """Wait for the `meanwhile` work; an error in it is the caller's, raised here."""
-        if self.worker is not None:
+        # ident stays None when a signal cut Thread.start() short before the thread began:
+        # then there is nothing to wait for (and join() would raise).
+        if self.worker is not None and self.worker.ident is not None:
             self.worker.join()
         if self.failure:
             raise self.failure[0]

@@ -3,6 +3,7 @@ is in test_http_probe.py)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
@@ -233,3 +234,18 @@ def test_wait_healthy_probes_a_slow_starter_less_often(clock: FakeTime) -> None:
     assert verdict.healthy
     assert clock.sleeps[:5] == pytest.approx([0.01] * 5)
     assert max(clock.sleeps) == pytest.approx(POLICY.interval)
+
+
+def test_a_signal_while_meanwhile_starts_stays_an_interrupt(
+        clock: FakeTime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C inside Thread.start(), before the thread began: the gate ends with the
+    KeyboardInterrupt (exit 130), not with join()'s RuntimeError about an unstarted thread."""
+    fetch, _ = scripted([DOWN, OK, OK])
+
+    def interrupted_start(self: threading.Thread) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(threading.Thread, "start", interrupted_start)
+    with pytest.raises(KeyboardInterrupt):
+        health.wait_healthy(7002, POLICY, still_running=lambda: True, fetch=fetch,
+                            meanwhile=lambda: None)
