@@ -61,8 +61,8 @@ def down(config: Config, *, wait_lock: float = 0.0) -> DownResult:
 def check(config: Config) -> CheckResult:
     """Validate config, nginx and ports. Changes nothing, except that in system mode it
     creates the upstream file if there is none (see onboard.upstream_item)."""
-    items = [CheckItem("config", True, f"{config.path} is valid"), *_nginx_items(config)]
     st = store.load(config.state_dir)
+    items = [CheckItem("config", True, f"{config.path} is valid"), *_nginx_items(config, st)]
     runner = make_runner(config)
     for slot in Slot:
         items.append(_check_port(config, runner, slot, st.instance(slot)))
@@ -75,11 +75,11 @@ def check(config: Config) -> CheckResult:
     return CheckResult(config.app.name, all(i.ok for i in items), tuple(items), snippet)
 
 
-def _nginx_items(config: Config) -> list[CheckItem]:
+def _nginx_items(config: Config, st: store.State) -> list[CheckItem]:
     if config.nginx.mode is not Mode.SYSTEM:
         return [_check_nginx(config)]
     # The upstream file first: a site that names our upstream fails nginx -t without it.
-    items = [onboard.upstream_item(config), _check_nginx(config)]
+    items = [onboard.upstream_item(config, st.live), _check_nginx(config)]
     return items + onboard.site_items(config) if items[-1].ok else items
 
 

@@ -3,6 +3,7 @@ it, and some enabled site proxies to it."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Final
 
@@ -10,11 +11,13 @@ from bluegreen_local import nginx
 from bluegreen_local.config.model import Config
 from bluegreen_local.model.errors import BlueGreenError, NginxError, UsageError
 from bluegreen_local.model.results import CheckItem
-from bluegreen_local.model.types import Mode
+from bluegreen_local.model.types import Mode, Release
 from bluegreen_local.nginx import sites
 from bluegreen_local.nginx.files import create_placeholder, is_placeholder
 
 UPSTREAM: Final = "upstream file"
+# The first line of every upstream file bluegreen writes (the templates' header).
+_OWNER_RE: Final = re.compile(r'# Managed by bluegreen-local for app "([^"]+)"\.')
 
 
 def site_snippet(config: Config) -> str:
@@ -27,9 +30,15 @@ def site_snippet(config: Config) -> str:
     return nginx.render_site_snippet(config)
 
 
-def upstream_item(config: Config) -> CheckItem:
-    """Create the placeholder upstream file if there is none, else say whose the file is."""
+def upstream_item(config: Config, live: Release | None) -> CheckItem:
+    """Create the placeholder upstream file if there is none, else say whose the file is.
+
+    Not while a version is live: nginx would take the placeholder at its next reload and
+    stop serving it; `recover` writes the real file back."""
     path = config.nginx.upstream_file
+    if live is not None and not path.exists():
+        return CheckItem(UPSTREAM, False, f"{path} is missing while {live.version} is live on "
+                         f"{live.slot}: run `bluegreen recover` to write it again")
     try:
         if create_placeholder(config):
             return CheckItem(UPSTREAM, True, f"created {path}: upstream {_name(config)}, no "
@@ -44,6 +53,10 @@ def upstream_item(config: Config) -> CheckItem:
 
 
 def _whose(config: Config, path: Path, text: str) -> CheckItem:
+    owner = _OWNER_RE.match(text)
+    if owner is not None and owner.group(1) != config.app.name:
+        return CheckItem(UPSTREAM, False, f"{path} belongs to the app {owner.group(1)!r}: "
+                         "point nginx.upstream_file at a file of this app's own")
     found = nginx.parse_rendered(text)
     if found is not None:
         live = found.live

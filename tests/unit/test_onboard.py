@@ -50,11 +50,11 @@ def upstream(cfg: Config) -> Path:
 
 
 def test_check_creates_the_placeholder_when_there_is_no_file(system: Config) -> None:
-    item = onboard.upstream_item(system)
+    item = onboard.upstream_item(system, None)
     assert item.ok and not item.warning and item.detail.startswith("created ")
     assert upstream(system).read_text() == render_placeholder(system)
     assert upstream(system).stat().st_mode & 0o777 == 0o644  # nginx's workers read it
-    again = onboard.upstream_item(system)
+    again = onboard.upstream_item(system, None)
     assert again.ok and "the placeholder" in again.detail
 
 
@@ -72,20 +72,34 @@ def test_the_placeholder_defines_our_upstream_with_no_server_taking_traffic(
 def test_a_rendered_generation_is_ours(system: Config) -> None:
     spec = nginx.upstream_spec(system, live_routes(Release(Slot.GREEN, 7002, "v2")), "4-ab")
     upstream(system).write_text(nginx.render(spec))
-    item = onboard.upstream_item(system)
+    item = onboard.upstream_item(system, None)
     assert item.ok and item.detail.endswith("generation 4-ab, live green (v2, port 7002)")
     assert upstream(system).read_text() == nginx.render(spec)
 
 
+def test_no_placeholder_while_a_version_is_live(system: Config) -> None:
+    """nginx would load it at its next reload and stop serving the live version."""
+    item = onboard.upstream_item(system, Release(Slot.BLUE, 7001, "v1"))
+    assert not item.ok and "bluegreen recover" in item.detail
+    assert not upstream(system).exists()
+
+
+def test_another_apps_file_fails(system: Config, tmp_path: Path) -> None:
+    other = config.parse(system_toml(tmp_path).replace('"geoip"', '"shop"'), system.path)
+    upstream(system).write_text(render_placeholder(other))
+    item = onboard.upstream_item(system, None)
+    assert not item.ok and "belongs to the app 'shop'" in item.detail
+
+
 def test_a_hand_written_stand_in_is_replaced_with_a_warning(system: Config) -> None:
     upstream(system).write_text("upstream bluegreen_geoip { server 127.0.0.1:9; }\n")
-    item = onboard.upstream_item(system)
+    item = onboard.upstream_item(system, None)
     assert item.ok and item.warning and "the first deploy replaces it" in item.detail
 
 
 def test_someone_elses_file_fails_and_is_left_alone(system: Config) -> None:
     upstream(system).write_text("server { listen 80; }\n")
-    item = onboard.upstream_item(system)
+    item = onboard.upstream_item(system, None)
     assert not item.ok and "not written by bluegreen" in item.detail
     assert upstream(system).read_text() == "server { listen 80; }\n"
 
@@ -98,7 +112,7 @@ def test_an_unwritable_file_fails_naming_it(
                          "unchanged")
 
     monkeypatch.setattr(onboard, "create_placeholder", refuse)
-    item = onboard.upstream_item(system)
+    item = onboard.upstream_item(system, None)
     assert not item.ok and item.detail.startswith(f"cannot write {upstream(system)}")
     assert item.detail.endswith("(every deploy writes this file)")
 
