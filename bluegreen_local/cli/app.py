@@ -29,10 +29,11 @@ from bluegreen_local.cli.render import (
     render_history,
     render_init,
     render_plan,
+    render_raw,
     render_recover,
     render_status,
 )
-from bluegreen_local.model.errors import ExitCode
+from bluegreen_local.model.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -194,18 +195,43 @@ def history(
 
 
 @app.command()
-def check(config_path: ConfigOpt = None, json_out: JsonOpt = False) -> None:
-    """Validate the config, the nginx setup and the ports without changing anything.
+def check(
+    config_path: ConfigOpt = None,
+    json_out: JsonOpt = False,
+    snippet: Annotated[bool, typer.Option(
+        "--snippet", help="System mode: print only the nginx site snippet, as is, for "
+                          "`> FILE`; check nothing.")] = False,
+) -> None:
+    """Validate the config, the nginx setup and the ports; print the site snippet.
 
-    Exit 3 when anything failed; the report (or its --json document) says what.
+    Changes nothing, except that in system mode it writes the upstream file (a placeholder
+    with no live version) when there is none yet, so that a site can name the upstream
+    before the first deploy. System mode also reads `nginx -T` and warns when no enabled
+    site proxies to the upstream. Exit 3 when anything failed; the report (or its --json
+    document) says what.
     """
     from bluegreen_local.usecases import manage as ops
 
+    if snippet:
+        _snippet(config_path, json_out)
+        return
     with cli_errors(json_out):
         result = ops.check(load(config_path))
     emit(doc.check_document(result)) if json_out else render_check(result)
     if not result.ok:
         raise typer.Exit(int(ExitCode.CONFIG))
+
+
+def _snippet(config_path: Path | None, json_out: bool) -> None:
+    from bluegreen_local.usecases import onboard
+
+    with cli_errors(json_out):
+        if json_out:
+            raise UsageError("--snippet prints the snippet alone; check --json has it as "
+                             '"snippet"', failed="--snippet and --json together",
+                             unchanged="Nothing was changed.", next_step="drop one of them")
+        text = onboard.site_snippet(load(config_path))
+    render_raw(text)
 
 
 # -- set-up and tidy-up -----------------------------------------------------------------------

@@ -96,7 +96,8 @@ def history_document(events: Iterable[HistoryEvent]) -> Document:
 def check_document(result: CheckResult) -> Document:
     return {
         "schema": SCHEMA, "app": result.app, "ok": result.ok,
-        "items": [{"name": i.name, "ok": i.ok, "detail": i.detail} for i in result.items],
+        "items": [{"name": i.name, "ok": i.ok, "warning": i.warning, "detail": i.detail}
+                  for i in result.items],
         "snippet": result.snippet,
     }
 

@@ -140,12 +140,21 @@ def render_down(result: DownResult) -> None:
 
 def render_check(result: CheckResult) -> None:
     for item in result.items:
-        mark = "[green]ok[/]  " if item.ok else "[red]FAIL[/]"
+        mark = "[red]FAIL[/]" if not item.ok else "[yellow]warn[/]" if item.warning else \
+            "[green]ok[/]  "
         out().print(f"{mark} {item.name}: ", end="")
         out().print(item.detail, markup=False)
     if result.snippet:
-        out().print("\nAdd to your nginx site:\n", markup=False)
-        out().print(result.snippet, markup=False)
+        out().print("\nThe nginx site snippet (`bluegreen check --snippet` prints it alone):\n",
+                    markup=False, soft_wrap=True)
+        render_raw(result.snippet)
+
+
+def render_raw(text: str) -> None:
+    """Text to be pasted or redirected into a file: exactly as given. Rich would wrap it at the
+    terminal's width (a wrapped nginx line is a broken one) and read `[...]` and `:name:`."""
+    out().file.write(text)
+    out().file.flush()
 
 
 def render_recover(actions: tuple[str, ...]) -> None:

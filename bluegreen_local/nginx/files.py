@@ -13,7 +13,7 @@ from bluegreen_local.nginx import rendered, templating
 from bluegreen_local.nginx.context import main_spec, upstream_name, upstream_spec
 from bluegreen_local.nginx.control import main_conf
 from bluegreen_local.nginx.rendered import Spec
-from bluegreen_local.store.files import atomic_replace, atomic_write, ensure_dir
+from bluegreen_local.store.files import atomic_replace, atomic_write, create_new, ensure_dir
 
 
 def render(spec: Spec) -> str:
@@ -21,13 +21,35 @@ def render(spec: Spec) -> str:
 
 
 def render_site_snippet(config: Config) -> str:
+    """System mode: the location block that proxies a site to our upstream, with the lines
+    that install it as comments (the whole text is valid inside a server block)."""
     return templating.render(
         "site-snippet.conf.j2",
+        app=config.app.name,
         upstream=upstream_name(config),
         upstream_file=str(config.nginx.upstream_file),
     )
 
 
+def render_placeholder(config: Config) -> str:
+    """System mode, before the first deploy: the upstream with no server that takes traffic."""
+    return templating.render("upstream-placeholder.conf.j2", app=config.app.name,
+                             upstream=upstream_name(config), port=config.app.ports[0])
+
+
+def create_placeholder(config: Config) -> bool:
+    """Write the placeholder upstream file unless a file is there already (a deploy may be
+    writing the real one right now); True if it was written.
+
+    A site that proxies to our upstream fails `nginx -t` ("host not found in upstream") until
+    the upstream is defined, so it must exist before the site refers to it; the first deploy
+    replaces it like any earlier generation."""
+    return create_new(config.nginx.upstream_file, render_placeholder(config), mode=0o644)
+
+
+def is_placeholder(config: Config, text: str) -> bool:
+    """Its header lines, which name the app and no port: app.ports may have changed since."""
+    return text.splitlines()[:2] == render_placeholder(config).splitlines()[:2]
 
 
 def write_trial(config: Config) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -31,6 +32,28 @@ def atomic_write(path: Path, data: str, *, mode: int = 0o600, durable: bool = Tr
     durable=False skips the fsyncs: still atomic against a killed process, not against power
     loss (for files that are only hints, rewritten several times a second).
     """
+    _place(path, data, mode=mode, durable=durable, put=Path.replace)
+
+
+def create_new(path: Path, data: str, *, mode: int = 0o600) -> bool:
+    """Write `path` only if nothing is there, all or nothing (a hard link of the finished temp
+    file, which fails if the name exists); False, and nothing written, if something was."""
+    try:
+        _place(path, data, mode=mode, durable=True, put=_link)
+    except FileExistsError:
+        return False
+    return True
+
+
+def _link(tmp: Path, path: Path) -> None:
+    try:
+        path.hardlink_to(tmp)
+    finally:
+        tmp.unlink()
+
+
+def _place(path: Path, data: str, *, mode: int, durable: bool,
+           put: Callable[[Path, Path], object]) -> None:
     import tempfile  # only writers pay for it: `status --json` is latency-bound and writes nothing
 
     try:
@@ -44,7 +67,9 @@ def atomic_write(path: Path, data: str, *, mode: int = 0o600, durable: bool = Tr
             if durable:
                 os.fsync(handle.fileno())
         Path(tmp).chmod(mode)
-        Path(tmp).replace(path)
+        put(Path(tmp), path)
+    except FileExistsError:
+        raise
     except OSError as exc:
         with contextlib.suppress(OSError):
             Path(tmp).unlink()

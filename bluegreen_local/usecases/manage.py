@@ -14,6 +14,7 @@ from bluegreen_local.model.types import Instance, Mode, Slot
 from bluegreen_local.nginx import managed, templating
 from bluegreen_local.runners import make_runner, slot_port
 from bluegreen_local.runners.base import Runner
+from bluegreen_local.usecases import onboard
 from bluegreen_local.usecases.lookups import lookup_items
 from bluegreen_local.util import net
 from bluegreen_local.util.clock import now_iso
@@ -59,10 +60,11 @@ def down(config: Config, *, wait_lock: float = 0.0) -> DownResult:
 
 
 def check(config: Config) -> CheckResult:
-    """Validate config, nginx and ports without changing anything."""
-    items = [CheckItem("config", True, f"{config.path} is valid"), *lookup_items(config)]
-    items.append(_check_nginx(config))
+    """Validate config, nginx and ports. Changes nothing, except that in system mode it
+    creates the upstream file if there is none (see onboard.upstream_item)."""
     st = store.load(config.state_dir)
+    items = [CheckItem("config", True, f"{config.path} is valid"), *lookup_items(config),
+             *_nginx_items(config, st)]
     runner = make_runner(config)
     for slot in Slot:
         items.append(_check_port(config, runner, slot, st.instance(slot)))
@@ -71,8 +73,16 @@ def check(config: Config) -> CheckResult:
         free = net.port_is_free(port)
         items.append(CheckItem("listen", free, f"{config.nginx.listen} is "
                                + ("free" if free else "taken by another process")))
-    snippet = nginx.render_site_snippet(config) if config.nginx.mode is Mode.SYSTEM else ""
+    snippet = onboard.site_snippet(config) if config.nginx.mode is Mode.SYSTEM else ""
     return CheckResult(config.app.name, all(i.ok for i in items), tuple(items), snippet)
+
+
+def _nginx_items(config: Config, st: store.State) -> list[CheckItem]:
+    if config.nginx.mode is not Mode.SYSTEM:
+        return [_check_nginx(config)]
+    # The upstream file first: a site that names our upstream fails nginx -t without it.
+    items = [onboard.upstream_item(config, st.live), _check_nginx(config)]
+    return items + onboard.site_items(config) if items[-1].ok else items
 
 
 def _check_port(config: Config, runner: Runner, slot: Slot,
@@ -91,7 +101,7 @@ def _check_nginx(config: Config) -> CheckItem:
         try:
             nginx.test(config)
         except (NginxError, CommandError) as exc:
-            return CheckItem("nginx", False, str(exc))
+            return CheckItem("nginx", False, onboard.nginx_hint(config, str(exc)))
         return CheckItem("nginx", True, "the system nginx configuration passes its test")
     import tempfile  # here, not at the top: `status` shares this module and is latency-bound
 

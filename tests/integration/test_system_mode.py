@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import shlex
 import subprocess
 import sys
@@ -14,32 +13,21 @@ import psutil
 import pytest
 from loadgen import Load
 
+from integration.debian import HostNginx, system_settings
 from integration.support import Project, free_port, get, poll
 
 pytestmark = pytest.mark.nginx
 
 
 @dataclass
-class SystemNginx:
-    """An nginx started by the test, standing in for the host's own."""
+class SystemNginx(HostNginx):
+    """A hand-written site like an operator's, in the prefix; it listens on `site_port`."""
 
-    prefix: Path
-    binary: str
-    site_port: int
-
-    @property
-    def argv(self) -> list[str]:
-        return [self.binary, "-p", f"{self.prefix}/", "-c", str(self.prefix / "nginx.conf"),
-                "-e", str(self.prefix / "error.log")]
+    site_port: int = 0
 
     @property
     def conf_d(self) -> Path:
         return self.prefix / "conf.d"
-
-    def pid(self) -> int | None:
-        with contextlib.suppress(OSError, ValueError):
-            return int((self.prefix / "nginx.pid").read_text())
-        return None
 
 
 SITE = """
@@ -70,24 +58,20 @@ http {{
 def system_nginx(project: Project) -> Iterator[SystemNginx]:
     """Write a site like an operator's and point the project at it in system mode."""
     prefix = project.root / "sys"
-    ngx = SystemNginx(prefix, project.nginx_bin, free_port())
+    ngx = SystemNginx(project.nginx_bin, prefix, prefix / "nginx.conf", prefix / "error.log",
+                      prefix / "nginx.pid", free_port())
     ngx.conf_d.mkdir(parents=True)
     (prefix / "nginx.conf").write_text(SITE.format(prefix=prefix, port=ngx.site_port))
     project.write_config(nginx=_system_settings(project, ngx))
-    # The site proxies to our upstream, so nginx can start only once the file exists.
-    (ngx.conf_d / "bluegreen-itest.conf").write_text(
-        "upstream bluegreen_itest { server 127.0.0.1:9; }\n")
+    # The site proxies to our upstream, so nginx can start only once the file exists: `check`
+    # writes it (a placeholder) as the README's steps say.
+    done = project.cli("check")
+    assert done.returncode == 0, done.stdout + done.stderr
     subprocess.run(ngx.argv, check=True)
     # A signal sent before the master enters its loop can be lost: wait until it serves.
     poll(lambda: site_get(ngx)[0] == 502, what="the system nginx to answer")
     yield ngx
-    if (pid := ngx.pid()) is not None:
-        with contextlib.suppress(psutil.Error):
-            proc = psutil.Process(pid)
-            members = [proc, *proc.children()]
-            for member in members:
-                member.kill()
-            psutil.wait_procs(members, timeout=5)
+    ngx.stop()
 
 
 def site_get(ngx: SystemNginx) -> tuple[int, str]:
@@ -216,14 +200,5 @@ def test_a_file_broken_while_the_new_version_boots_fails_the_reload_only(
 
 def _system_settings(project: Project, ngx: SystemNginx, *, reload_timeout: str = "10s",
                      reload_command: str | None = None) -> str:
-    """System mode as an operator writes it; without reload_command, bluegreen signals nginx."""
-    argv = shlex.join(ngx.argv)
-    reload = f"reload_command = {reload_command!r}\n" if reload_command else ""
-    return f"""mode = "system"
-upstream_file = "{ngx.conf_d}/bluegreen-itest.conf"
-admin_socket = "{project.root}/admin.sock"
-test_command = "{argv} -t"
-{reload}pid_file = "{ngx.prefix}/nginx.pid"
-error_log = "{ngx.prefix}/error.log"
-reload_timeout = "{reload_timeout}"
-"""
+    return system_settings(project.root, ngx, ngx.conf_d / "bluegreen-itest.conf",
+                           reload_timeout=reload_timeout, reload_command=reload_command)

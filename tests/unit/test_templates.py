@@ -14,6 +14,7 @@ from bluegreen_local.config import Config
 from bluegreen_local.model.errors import NginxError
 from bluegreen_local.model.types import Release, Role, Route, Slot, live_routes
 from bluegreen_local.nginx import templating
+from bluegreen_local.nginx.files import render_placeholder
 from bluegreen_local.nginx.templating import ServerLine
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -80,6 +81,10 @@ def test_system_upstream_golden(system: Config) -> None:
 
 def test_site_snippet_golden(system: Config) -> None:
     assert_golden("site-snippet.conf", nginx.render_site_snippet(system))
+
+
+def test_placeholder_upstream_golden(system: Config) -> None:
+    assert_golden("upstream-placeholder.conf", render_placeholder(system))
 
 
 def test_golden_files_end_with_one_newline() -> None:
