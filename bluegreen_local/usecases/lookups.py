@@ -75,8 +75,8 @@ def ports_item(config: Config) -> CheckItem | None:
                            + ", ".join(map(str, shared)))
     if not clashes:
         return None
-    return CheckItem("ports", True, "warning: " + "; ".join(clashes) + ". Only one app can "
-                     "listen on a port: give each its own app.ports (and nginx.listen)")
+    return CheckItem("ports", True, "; ".join(clashes) + ". Only one app can listen on a "
+                     "port: give each its own app.ports (and nginx.listen)", warning=True)
 
 
 def _sibling(path: Path, own: Path) -> Config | None:

@@ -89,8 +89,9 @@ def test_another_app_on_our_ports_is_named(project: Project, neighbour: Path) ->
     done = project.cli("check", "--json")
     items = {i["name"]: i for i in json.loads(done.stdout)["items"]}
     assert done.returncode == 0, "overlapping ports are a warning"
+    assert items["ports"]["warning"] is True
     assert items["ports"]["detail"].startswith(
-        f"warning: neighbour.toml (app neighbour) also uses port {project.ports[0]}, "
+        f"neighbour.toml (app neighbour) also uses port {project.ports[0]}, "
         f"{project.ports[1]}.")
     project.cli_json("deploy", "v1")
     done = cli_with(neighbour, "deploy", "v1")

@@ -174,8 +174,8 @@ def test_check_warns_about_ports_another_config_here_uses(tmp_path: Path) -> Non
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     app_config(tmp_path, "true", name="two", ports=(17302, 17303))
     item = ports_item(one)
-    assert item is not None and item.ok, "a warning, not a failure"
-    assert item.detail.startswith("warning: two.toml (app two) also uses port 17302.")
+    assert item is not None and item.ok and item.warning, "a warning, not a failure"
+    assert item.detail.startswith("two.toml (app two) also uses port 17302.")
     assert [i.name for i in lookup_items(one)] == ["command", "nginx programs", "ports"]
 
 

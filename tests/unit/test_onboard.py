@@ -165,7 +165,7 @@ def test_the_dump_runs_the_test_command_with_capital_t(
 
     monkeypatch.setattr(sites, "read_dump", record)
     onboard.site_items(system)
-    assert seen == [["nginx", "-T"]]
+    assert seen == [[system.nginx.test_command[0], "-T"]]  # the program as the config found it
 
 
 def test_a_dump_that_fails_is_a_warning(system: Config, monkeypatch: pytest.MonkeyPatch) -> None:
