@@ -240,7 +240,12 @@ def _snippet(config_path: Path | None, json_out: bool) -> None:
 @app.command()
 def down(config_path: ConfigOpt = None, json_out: JsonOpt = False,
          wait_lock: WaitLockOpt = "0s") -> None:
-    """Stop both slots and, in managed mode, the private nginx."""
+    """Stop both slots and, in managed mode, the private nginx.
+
+    What was live is remembered: `bluegreen up` starts exactly that version again (the shipped
+    systemd unit runs `down` on stop and `up` on start). In system mode nginx keeps running
+    and the site answers 502 until `up` or the next deploy.
+    """
     from bluegreen_local.usecases import manage as ops
 
     wait = duration(wait_lock)

@@ -216,7 +216,9 @@ class Deployment:
 
     def _commit(self, st: State, new: Instance, live: Instance | None,
                 done: Switched) -> State:
-        previous = live.release if live else st.previous
+        # No live instance: a crash or `down` left the live release recorded without it.
+        stale = st.live if st.live not in (None, new.release) else None
+        previous = live.release if live else stale or st.previous
         st = replace(st.make_live(new), generation=done.generation, token=done.token,
                      previous=previous)
         store.save(self.config.state_dir, st)

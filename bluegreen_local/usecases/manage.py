@@ -43,10 +43,9 @@ def down(config: Config, *, wait_lock: float = 0.0) -> DownResult:
             if runner.alive(inst):
                 runner.stop(inst, config.app.stop_timeout)
                 stopped.append(inst.release)
-        live = st.live_instance
-        previous = live.release if live else st.previous
-        store.save(config.state_dir, dataclasses.replace(
-            st, live=None, instances=(), previous=previous))
+        # `live` stays: it is what `up` brings back (after a reboot, or systemd's stop/start).
+        previous = st.live or st.previous
+        store.save(config.state_dir, dataclasses.replace(st, instances=()))
         changed = bool(stopped) or nginx_stopped
         if changed:
             store.append_history(config.state_dir, HistoryEvent(

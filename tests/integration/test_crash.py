@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import shlex
 import signal
 import subprocess
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import psutil
 import pytest
@@ -202,3 +204,40 @@ def test_status_reports_an_interrupted_deploy_and_recover_undoes_it(project: Pro
     _assert_coherent(project)
     assert project.serve() == (200, "hello from v1\n")
     assert project.cli_json("recover")["changed"] is False
+
+
+def _unit_commands(project: Project) -> tuple[list[str], list[str]]:
+    """ExecStop and ExecStart of the shipped unit, pointed at this project's config."""
+    unit = Path(__file__).parents[2] / "examples/bluegreen-up@.service"
+    lines = dict(line.split("=", 1) for line in unit.read_text().splitlines()
+                 if line.startswith(("ExecStart=", "ExecStop=")))
+
+    def ours(line: str) -> list[str]:
+        argv = shlex.split(line)
+        assert argv[0].endswith("/bluegreen") and argv[argv.index("-c") + 1].endswith("%i.toml")
+        rest = argv[1:argv.index("-c")] + argv[argv.index("-c") + 2:]
+        return project.argv(*rest, "--json")
+
+    return ours(lines["ExecStop"]), ours(lines["ExecStart"])
+
+
+def test_the_units_stop_then_start_brings_back_what_was_live(project: Project) -> None:
+    """systemd runs ExecStop (down) then ExecStart (up): the live version must come back."""
+    project.cli_json("deploy", "v1")
+    project.cli_json("deploy", "v2")
+    stop, start = _unit_commands(project)
+    stopped = subprocess.run(stop, capture_output=True, text=True, timeout=120, check=False)
+    assert stopped.returncode == 0, stopped.stderr
+    assert json.loads(stopped.stdout)["changed"] is True
+    assert project.serve()[0] == 0, "down stopped the managed nginx"
+    started = subprocess.run(start, capture_output=True, text=True, timeout=120, check=False)
+    assert started.returncode == 0, started.stderr
+    result = json.loads(started.stdout)
+    assert (result["version"], result["slot"], result["changed"]) == ("v2", "green", True)
+    # Served without a gap once `up` returned: every request of a bounded run answers v2.
+    answers = [project.serve() for _ in range(300)]
+    assert answers == [(200, "hello from v2\n")] * 300
+    _assert_coherent(project)
+    # And a deploy after a down/up cycle remembers what it replaces.
+    assert project.cli_json("deploy", "v3")["previous"] == {
+        "slot": "green", "port": project.ports[1], "version": "v2"}
