@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,6 +82,19 @@ class Commands(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         with _usage_document(ctx):
             return super().invoke(ctx)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and command.help:
+            command.help = reflow(command.help)
+        return command
+
+
+def reflow(text: str) -> str:
+    """A docstring's paragraphs as single lines: the help renderer keeps every line break,
+    so a docstring wrapped at 100 columns would print ragged at the terminal's width."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
 @contextlib.contextmanager

@@ -108,7 +108,8 @@ def check_document(result: CheckResult) -> Document:
 def down_document(result: DownResult) -> Document:
     return {"schema": SCHEMA, "app": result.app,
             "stopped_slots": [_release(r) for r in result.stopped_slots],
-            "nginx_stopped": result.nginx_stopped, "changed": result.changed}
+            "nginx_stopped": result.nginx_stopped, "changed": result.changed,
+            "message": result.message}
 
 
 def init_document(path: Path, app: str) -> Document:

@@ -135,8 +135,9 @@ def render_down(result: DownResult) -> None:
         return
     names = ", ".join(f"{r.version} ({r.slot})" for r in result.stopped_slots) or "no slots"
     extra = " and the managed nginx" if result.nginx_stopped else ""
-    out().print(f"stopped {names}{extra}; `bluegreen up` starts what was live again",
-                markup=False)
+    out().print(f"stopped {names}{extra}", markup=False)
+    if result.message:
+        out().print(result.message, markup=False, soft_wrap=True)
 
 
 def render_check(result: CheckResult) -> None:

@@ -101,6 +101,7 @@ class DownResult:
     stopped_slots: tuple[Release, ...]
     nginx_stopped: bool
     changed: bool
+    message: str = ""  # what clients get now, and how to bring the app back
 
 
 @dataclass(frozen=True, slots=True)

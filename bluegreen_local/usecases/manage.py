@@ -10,7 +10,7 @@ from bluegreen_local.config.fields import APP_NAME_RE
 from bluegreen_local.config.model import Config
 from bluegreen_local.model.errors import BlueGreenError, CommandError, NginxError, UsageError
 from bluegreen_local.model.results import CheckItem, CheckResult, DownResult, HistoryEvent
-from bluegreen_local.model.types import Instance, Mode, Slot
+from bluegreen_local.model.types import Instance, Mode, Release, Slot
 from bluegreen_local.nginx import managed, templating
 from bluegreen_local.runners import make_runner, slot_port
 from bluegreen_local.runners.base import Runner
@@ -52,7 +52,17 @@ def down(config: Config, *, wait_lock: float = 0.0) -> DownResult:
                 time=now_iso(), action="down", outcome="ok", app=config.app.name,
                 version=None, slot=None, port=None, previous=previous, user=store.current_user(),
                 message=f"stopped {len(stopped)} slot(s)"))
-        return DownResult(config.app.name, tuple(stopped), nginx_stopped, changed)
+        return DownResult(config.app.name, tuple(stopped), nginx_stopped, changed,
+                          _after_down(config, st.live) if changed else "")
+
+
+def _after_down(config: Config, live: Release | None) -> str:
+    back = f"`bluegreen up` starts {live.version} again" if live else "deploy to start a version"
+    if config.nginx.mode is Mode.SYSTEM:
+        # The operator's nginx still routes the site to our upstream, now with nobody on it.
+        return (f"nginx keeps running: the site that proxies to {nginx.upstream_name(config)} "
+                f"answers 502 Bad Gateway until `bluegreen up` or the next deploy; {back}")
+    return f"the managed nginx is stopped: nothing answers on {config.nginx.listen}; {back}"
 
 
 # -- check ------------------------------------------------------------------------------------

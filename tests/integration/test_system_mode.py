@@ -202,3 +202,17 @@ def _system_settings(project: Project, ngx: SystemNginx, *, reload_timeout: str 
                      reload_command: str | None = None) -> str:
     return system_settings(project.root, ngx, ngx.conf_d / "bluegreen-itest.conf",
                            reload_timeout=reload_timeout, reload_command=reload_command)
+
+
+def test_down_in_system_mode_says_the_site_answers_502(project: Project,
+                                                       system_nginx: SystemNginx) -> None:
+    project.cli_json("deploy", "v1")
+    result = project.cli_json("down")
+    message = result["message"]
+    assert isinstance(message, str)
+    assert "502" in message and "`bluegreen up` starts v1 again" in message, message
+    assert site_get(system_nginx)[0] == 502, "what down said the site answers"
+    human = project.cli("down")  # nothing left to stop: says so
+    assert human.returncode == 0 and "nothing was running" in human.stdout + human.stderr
+    assert project.cli_json("up")["version"] == "v1"
+    assert site_get(system_nginx) == (200, "hello from v1\n")

@@ -86,7 +86,7 @@ SHAPES: dict[str, dict[str, object]] = {
               "items": [{"name": str, "ok": bool, "warning": bool, "detail": str}],
               "snippet": str},
     "down": {"schema": int, "app": str, "stopped_slots": [RELEASE], "nginx_stopped": bool,
-             "changed": bool},
+             "changed": bool, "message": str},
     "init": {"schema": int, "ok": bool, "changed": bool, "path": str, "app": str},
     "error": ERROR,
 }
@@ -152,7 +152,8 @@ BUILDERS: dict[str, Callable[[], doc.Document]] = {
     "history": lambda: doc.history_document([event(), event()]),
     "check": lambda: doc.check_document(checked()),
     "down": lambda: doc.down_document(DownResult(app="web", stopped_slots=(V1,),
-                                                 nginx_stopped=True, changed=True)),
+                                                 nginx_stopped=True, changed=True,
+                                                 message="`bluegreen up` starts v1 again")),
     "init": lambda: doc.init_document(Path("/etc/bluegreen.toml"), "web"),
     "error": lambda: doc.error_document(FAILED),
 }

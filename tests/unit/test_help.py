@@ -75,3 +75,15 @@ def test_the_command_text_is_shown_whole(name: str) -> None:
     assert command.help
     first = command.help.split("\n\n", 1)[0]
     assert flat(first) in rendered(name)
+
+
+def test_docstrings_are_reflowed_into_one_line_per_paragraph() -> None:
+    """The help renderer keeps line breaks: a wrapped docstring must not print ragged."""
+    from bluegreen_local.cli.common import reflow
+
+    text = """First line.
+
+        A paragraph wrapped
+        at the source's width.
+        """
+    assert reflow(text) == "First line.\n\nA paragraph wrapped at the source's width."
