@@ -21,8 +21,9 @@ def target_slot(st: State) -> Slot:
 
 
 def healthy(config: Config, runner: Runner, inst: Instance) -> bool:
-    result = health.probe(inst.port, config.health)
-    return runner.alive(inst) and health.judge(result, config.health).healthy
+    # Alive first: no probe for an instance that is gone.
+    return runner.alive(inst) and health.judge(health.probe(inst.port, config.health),
+                                               config.health).healthy
 
 
 def serving(config: Config, runner: Runner, st: State, live: Instance) -> bool:

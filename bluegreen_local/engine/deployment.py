@@ -93,10 +93,10 @@ class Deployment:
 
     def _up(self, st: State, live: Release, *, changed: bool) -> DeployResult:
         inst = st.live_instance
-        if inst is not None and self._current(st, inst):
+        if inst is not None and current.serving(self.config, self.runner, st, inst):
             return self._result(live, None, changed=changed,
                                 message=f"{live.version} is live and healthy")
-        if inst is not None and self._healthy(inst):
+        if inst is not None and current.healthy(self.config, self.runner, inst):
             # Running and healthy, but nginx is down or serves something else: point it back.
             return self._switch_and_finish(st, inst, None, keep_on_failure=True)
         # Gone (a crash, a reboot) or hung: start the live version afresh, then switch to it.
@@ -257,11 +257,6 @@ class Deployment:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _current(self, st: State, live: Instance) -> bool:
-        return current.serving(self.config, self.runner, st, live)
-
-    def _healthy(self, proc: Instance) -> bool:
-        return current.healthy(self.config, self.runner, proc)
 
     def _result(self, release: Release, previous: Release | None, *, changed: bool,
                 drained: bool = True, message: str = "") -> DeployResult:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bluegreen_local.nginx.control import Worker, worker_alive
 from bluegreen_local.util import net
-from bluegreen_local.util.poll import poll_until
+from bluegreen_local.util.poll import poll_until, wait_all_gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +40,8 @@ def drain(
 
 def wait_workers_gone(workers: Iterable[Worker], timeout: float) -> list[Worker]:
     """Wait until the nginx workers exited; return those still alive at the timeout."""
-    pending = list(workers)
-
-    def all_gone() -> bool:
-        pending[:] = [w for w in pending if worker_alive(w)]
-        return not pending
-
-    poll_until(all_gone, timeout=timeout, interval=0.005, backoff=1.5, max_interval=0.05,
-               what="old nginx workers to exit")
-    return pending
+    return wait_all_gone(workers, worker_alive, timeout=timeout, interval=0.005, backoff=1.5,
+                         max_interval=0.05, what="old nginx workers to exit")
 
 
 def _wait_quiet(port: int, timeout: float, connections: Callable[[int], int]) -> int:

@@ -184,7 +184,3 @@ class Phases:
         for hook in hooks:
             hook(event)
 
-
-@contextlib.contextmanager
-def _nothing() -> Iterator[None]:
-    yield None

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 Pace = Callable[[float], float]
 """A schedule of its own: the seconds waited so far -> the pause before the next check."""
@@ -62,3 +63,19 @@ def _series(first: float, factor: float, cap: float) -> Iterator[float]:
     while True:
         yield pause
         pause = min(cap, pause * factor)
+
+
+def wait_all_gone(items: Iterable[U], still_there: Callable[[U], bool], *, timeout: float,
+                  interval: float, backoff: float = 1.0, max_interval: float = math.inf,
+                  what: str = "") -> list[U]:
+    """Wait until `still_there` is false for every item (each is asked again only while it
+    is); return those still there at the timeout."""
+    left = list(items)
+
+    def all_gone() -> bool:
+        left[:] = [item for item in left if still_there(item)]
+        return not left
+
+    poll_until(all_gone, timeout=timeout, interval=interval, backoff=backoff,
+               max_interval=max_interval, what=what)
+    return left

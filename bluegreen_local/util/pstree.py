@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 
-from bluegreen_local.util.poll import poll_until
+from bluegreen_local.util.poll import wait_all_gone
 
 
 def tree(root: psutil.Process) -> list[psutil.Process]:
@@ -67,12 +67,5 @@ def wait_gone(procs: Sequence[psutil.Process], timeout: float) -> list[psutil.Pr
     psutil.wait_procs treats an unreaped zombie as alive, and a slot process outlives the CLI
     that started it, so its reaper is whatever init runs, on its own schedule.
     """
-    alive = list(procs)
-
-    def all_gone() -> bool:
-        alive[:] = [p for p in alive if running(p)]
-        return not alive
-
-    poll_until(all_gone, timeout=timeout, interval=0.002, backoff=1.5, max_interval=0.01,
-               what="processes to exit")
-    return alive
+    return wait_all_gone(procs, running, timeout=timeout, interval=0.002, backoff=1.5,
+                         max_interval=0.01, what="processes to exit")
