@@ -13,9 +13,9 @@ from pathlib import Path
 
 import psutil
 import pytest
-from helpers import require_tool
+from helpers import poll, require_tool
 
-from integration.support import Project, free_ports, get, our_processes, poll
+from integration.support import Project, free_ports, get, our_processes
 
 
 @pytest.fixture

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-import pytest
-from helpers import REPO
+from helpers import REPO, free_port
 
 APP = REPO / "examples" / "app.py"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def free_ports(count: int) -> list[int]:
@@ -30,15 +19,6 @@ def free_ports(count: int) -> list[int]:
     while len(ports) < count:
         ports.add(free_port())
     return sorted(ports)
-
-
-def poll(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    """Wait until condition() is true; fail the test with `what` after timeout."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.01)
 
 
 def get(port: int, path: str = "/", timeout: float = 5.0) -> tuple[int, str]:

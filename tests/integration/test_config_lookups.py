@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import free_port
 
-from integration.support import Project, free_port, our_processes
+from integration.support import Project, our_processes
 
 pytestmark = pytest.mark.nginx
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+from helpers import poll
 from loadgen import Load
 
-from integration.support import Project, get, our_processes, poll
+from integration.support import Project, get, our_processes
 
 pytestmark = pytest.mark.nginx
 

@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 import psutil
 import pytest
+from helpers import poll
 from loadgen import Load
 
-from integration.support import Project, get, poll
+from integration.support import Project, get
 
 pytestmark = pytest.mark.nginx
 

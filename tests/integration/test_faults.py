@@ -14,10 +14,10 @@ from pathlib import Path
 
 import psutil
 import pytest
-from helpers import REQUIRE_ALL
+from helpers import REQUIRE_ALL, poll
 from loadgen import Load
 
-from integration.support import Project, established, get, poll
+from integration.support import Project, established, get
 
 pytestmark = pytest.mark.nginx
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import psutil
 import pytest
-from helpers import REPO
+from helpers import REPO, free_port, poll
 
-from integration.support import Project, established, free_port, get, our_processes, poll
+from integration.support import Project, established, get, our_processes
 
 pytestmark = pytest.mark.nginx
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+from helpers import poll
 from loadgen import Load
 
-from integration.support import Project, poll
+from integration.support import Project
 
 pytestmark = pytest.mark.nginx
 

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import psutil
 import pytest
+from helpers import free_port, poll
 from loadgen import Load
 
 from integration.debian import HostNginx, system_settings
-from integration.support import Project, free_port, get, poll
+from integration.support import Project, get
 
 pytestmark = pytest.mark.nginx
 

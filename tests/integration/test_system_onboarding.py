@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import free_port, poll
 from loadgen import Load
 
 from integration.debian import DebianNginx, copy_debian_nginx, system_settings
-from integration.support import Project, free_port, get, poll
+from integration.support import Project, get
 
 pytestmark = pytest.mark.nginx
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 import pytest
+from helpers import FakeClock
 
 from bluegreen_local.config import HealthConfig
 from bluegreen_local.probes import health, http
@@ -22,21 +23,6 @@ DOWN = Probe(None, error="connection refused")
 ERROR = Probe(503, "starting")
 
 
-class FakeTime:
-    """Stands in for the time module inside bluegreen_local.health: sleeping moves the clock."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture(autouse=True)
 def fresh_client(monkeypatch: pytest.MonkeyPatch) -> None:
     """wait_healthy starts building the httpx client: each test starts without one."""
@@ -44,8 +30,8 @@ def fresh_client(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
-    fake = FakeTime()
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
     monkeypatch.setattr(health, "time", fake)
     return fake
 
@@ -161,7 +147,7 @@ def test_next_delay_never_exceeds_a_short_interval() -> None:
 # -- wait_healthy -------------------------------------------------------------------------------
 
 
-def test_wait_healthy_returns_once_healthy(clock: FakeTime) -> None:
+def test_wait_healthy_returns_once_healthy(clock: FakeClock) -> None:
     fetch, ports = scripted([DOWN, DOWN, ERROR, OK, OK])
     verdict = health.wait_healthy(7002, POLICY, still_running=lambda: True, fetch=fetch)
     assert verdict == Verdict(True, "GET /health returned 200")
@@ -170,7 +156,7 @@ def test_wait_healthy_returns_once_healthy(clock: FakeTime) -> None:
     assert clock.sleeps == pytest.approx([0.01, 0.01, 0.01, 0.02])
 
 
-def test_meanwhile_runs_once_after_the_first_failed_probe(clock: FakeTime) -> None:
+def test_meanwhile_runs_once_after_the_first_failed_probe(clock: FakeClock) -> None:
     fetch, ports = scripted([DOWN, DOWN, OK, OK])
     calls: list[int] = []
     verdict = health.wait_healthy(7002, POLICY, still_running=lambda: True, fetch=fetch,
@@ -181,7 +167,7 @@ def test_meanwhile_runs_once_after_the_first_failed_probe(clock: FakeTime) -> No
     assert clock.sleeps == pytest.approx([0.01, 0.01, 0.02])
 
 
-def test_an_error_in_meanwhile_is_raised_to_the_caller(clock: FakeTime) -> None:
+def test_an_error_in_meanwhile_is_raised_to_the_caller(clock: FakeClock) -> None:
     fetch, _ = scripted([DOWN, OK, OK])
 
     def broken() -> None:
@@ -192,7 +178,7 @@ def test_an_error_in_meanwhile_is_raised_to_the_caller(clock: FakeTime) -> None:
                             meanwhile=broken)
 
 
-def test_meanwhile_is_skipped_for_an_app_that_answers_at_once(clock: FakeTime) -> None:
+def test_meanwhile_is_skipped_for_an_app_that_answers_at_once(clock: FakeClock) -> None:
     fetch, _ = scripted([OK, OK])
     calls: list[str] = []
     verdict = health.wait_healthy(7002, POLICY, still_running=lambda: True, fetch=fetch,
@@ -200,7 +186,7 @@ def test_meanwhile_is_skipped_for_an_app_that_answers_at_once(clock: FakeTime) -
     assert verdict.healthy and calls == []
 
 
-def test_wait_healthy_stops_at_once_when_the_process_exits(clock: FakeTime) -> None:
+def test_wait_healthy_stops_at_once_when_the_process_exits(clock: FakeClock) -> None:
     fetch, ports = scripted([DOWN])
     verdict = health.wait_healthy(7001, POLICY, still_running=lambda: False, fetch=fetch)
     assert not verdict.healthy
@@ -210,7 +196,7 @@ def test_wait_healthy_stops_at_once_when_the_process_exits(clock: FakeTime) -> N
     assert clock.sleeps == []
 
 
-def test_wait_healthy_gives_up_at_the_deadline(clock: FakeTime) -> None:
+def test_wait_healthy_gives_up_at_the_deadline(clock: FakeClock) -> None:
     fetch, ports = scripted([ERROR])
     start = clock.now
     verdict = health.wait_healthy(7001, POLICY, still_running=lambda: True, fetch=fetch)
@@ -220,14 +206,14 @@ def test_wait_healthy_gives_up_at_the_deadline(clock: FakeTime) -> None:
     assert len(ports) >= 10  # it kept probing until the deadline
 
 
-def test_wait_healthy_deadline_with_flapping_app(clock: FakeTime) -> None:
+def test_wait_healthy_deadline_with_flapping_app(clock: FakeClock) -> None:
     fetch, _ = scripted([OK, ERROR] * 100)
     verdict = health.wait_healthy(7001, replace(POLICY, deadline=0.5), still_running=lambda: True,
                                   fetch=fetch)
     assert verdict.reason.startswith("not healthy within 0.5s: ")
 
 
-def test_wait_healthy_probes_a_slow_starter_less_often(clock: FakeTime) -> None:
+def test_wait_healthy_probes_a_slow_starter_less_often(clock: FakeClock) -> None:
     fetch, _ = scripted([DOWN] * 200 + [OK])
     verdict = health.wait_healthy(7001, replace(POLICY, deadline=60), still_running=lambda: True,
                                   fetch=fetch)
@@ -237,7 +223,7 @@ def test_wait_healthy_probes_a_slow_starter_less_often(clock: FakeTime) -> None:
 
 
 def test_a_signal_while_meanwhile_starts_stays_an_interrupt(
-        clock: FakeTime, monkeypatch: pytest.MonkeyPatch) -> None:
+        clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C inside Thread.start(), before the thread began: the gate ends with the
     KeyboardInterrupt (exit 130), not with join()'s RuntimeError about an unstarted thread."""
     fetch, _ = scripted([DOWN, OK, OK])

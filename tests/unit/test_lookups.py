@@ -4,7 +4,6 @@ apps holds a port."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import executable
+from helpers import LISTENER, executable, free_port
 
 from bluegreen_local import config
 from bluegreen_local.engine.preflight import port_owner_message
@@ -24,23 +23,6 @@ from bluegreen_local.runners.marks import mark_of
 from bluegreen_local.store.state import State
 from bluegreen_local.usecases.lookups import command_item, lookup_items, ports_item
 from bluegreen_local.util.which import find_program
-
-LISTENER = """\
-import socket, sys, time
-s = socket.socket()
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen()
-print("listening", flush=True)
-time.sleep(120)
-"""
-
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def app_config(folder: Path, command: str, *, extra: str = "", name: str = "web",
@@ -202,10 +184,12 @@ def other_app(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
            "BLUEGREEN_SLOT": "green", "BLUEGREEN_VERSION": "v9"}
     child = subprocess.Popen([sys.executable, "-c", LISTENER, str(port)], env=env,
                              stdout=subprocess.PIPE)
-    assert child.stdout is not None and child.stdout.readline() == b"listening\n"
-    yield port, child
-    child.kill()
-    child.wait()
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"listening\n"
+        yield port, child
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_the_idle_port_held_by_another_app_of_ours_names_it(

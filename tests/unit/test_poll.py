@@ -5,23 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from helpers import FakeClock
 
 from bluegreen_local.util.poll import poll_until
-
-
-class FakeClock:
-    """Monotonic time that moves only when something sleeps (or a check says it took time)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class Script:

@@ -4,33 +4,17 @@ from __future__ import annotations
 
 import socket
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
+from helpers import LISTENER, free_port, poll
 
 from bluegreen_local import config
 from bluegreen_local.model.types import Instance, ProcessHandle, RunnerKind, Slot
 from bluegreen_local.runners import RUNNERS, make_runner
 from bluegreen_local.runners.process import ProcessRunner
-
-LISTENER = """\
-import socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen()
-time.sleep(120)
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -51,14 +35,6 @@ def started(cfg: config.Config) -> Iterator[list[Instance]]:
     yield instances
     for inst in instances:
         runner.stop(inst, 2.0)
-
-
-def poll(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.01)
 
 
 def listening(port: int) -> bool:
