@@ -17,7 +17,7 @@ from bluegreen_local.engine.preflight import (
     check_nginx_programs,
     port_owner_message,
 )
-from bluegreen_local.engine.prepare import Prepared, discard_staged, next_generation, prepare
+from bluegreen_local.engine.prepare import Prepared, next_generation, prepare
 from bluegreen_local.engine.progress import recovery_text
 from bluegreen_local.engine.reconcile import Recovery, recover
 from bluegreen_local.engine.switch import Switched, switch
@@ -30,6 +30,7 @@ from bluegreen_local.model.errors import (
 )
 from bluegreen_local.model.results import DeployResult, HistoryEvent, Timings
 from bluegreen_local.model.types import Instance, Mode, Phase, Release, Slot
+from bluegreen_local.nginx import staged
 from bluegreen_local.probes import health
 from bluegreen_local.runners import make_runner, slot_port
 from bluegreen_local.store import journal
@@ -61,7 +62,7 @@ class Deployment:
             finally:
                 # Only a run killed outright leaves its journal behind for the next one.
                 journal.clear(self.config.state_dir)
-                discard_staged(self.config)
+                staged.discard(self.config)  # also what a killed run left
         return self._finished(result)
 
     def up(self) -> DeployResult:
@@ -75,7 +76,7 @@ class Deployment:
                 result = self._up(st, st.live, changed=bool(recovery.actions))
             finally:
                 journal.clear(self.config.state_dir)
-                discard_staged(self.config)
+                staged.discard(self.config)  # also what a killed run left
         return self._finished(result)
 
     def _recover(self) -> Recovery:

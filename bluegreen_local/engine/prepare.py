@@ -72,11 +72,6 @@ def next_generation(st: State, prepared: Prepared | None) -> tuple[int, str]:
     return (prepared.generation, prepared.token) if prepared else st.next_generation()
 
 
-def discard_staged(config: Config) -> None:
-    """Remove the staged files on every exit of a run, and those a killed run left behind."""
-    staged.discard(config)
-
-
 def usable(prepared: Prepared | None, specs: Sequence[Spec], replaces: str,
            read: Reader = on_disk) -> bool:
     """May the switch install `prepared` as staged? Only if the same bytes would render now

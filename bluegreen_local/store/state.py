@@ -25,7 +25,8 @@ from bluegreen_local.store.files import atomic_write, ensure_dir
 # 3: `instances`, each with a runner handle and a role (the topology); 2 had `slots` of bare
 # processes, and `live` as a release; 1 stored only the live slot's name.
 SCHEMA: Final = 3
-ROUTED: Final = frozenset({Role.LIVE, Role.STAGED, Role.CANARY})
+# Besides the live release (always routed), the roles that take traffic through nginx.
+ROUTED: Final = frozenset({Role.STAGED, Role.CANARY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ class State:
         if self.live is None:
             return ()
         others = tuple(Route(i.role, i.release, i.weight or 100) for i in self.instances
-                       if i.role in ROUTED and i.role is not Role.LIVE)
+                       if i.role in ROUTED)
         return (Route(Role.LIVE, self.live), *others)
 
     def next_generation(self) -> tuple[int, str]:
