@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import LISTENER, executable, free_port
+from helpers import LISTENER, executable, free_port, poll
 
 from bluegreen_local import config
 from bluegreen_local.engine.preflight import port_owner_message
@@ -106,21 +105,22 @@ def test_the_apps_own_path_and_workdir_find_the_program(tmp_path: Path) -> None:
     executable(tmp_path / "green/run", body)
     cfg = app_config(tmp_path, "server", extra=f'env = {{ PATH = "{tmp_path}/{{version}}/bin", '
                                                'DATA = "{slot}-{port}" }\n')
-    make_runner(cfg).start(Slot.BLUE, cfg.app.ports[0], "v1")
+    runner = make_runner(cfg)
+    inst = runner.start(Slot.BLUE, cfg.app.ports[0], "v1")
     wait_for(out)
+    runner.stop(inst, 2.0)  # it has exited: this reaps it
     assert out.read_text() == f"blue-{cfg.app.ports[0]} {Path.cwd()}\n"
     out.unlink()
     cfg = app_config(tmp_path, "./run", extra=f'workdir = "{tmp_path}/{{slot}}"\n', name="w2")
-    make_runner(cfg).start(Slot.GREEN, cfg.app.ports[1], "v1")
+    runner = make_runner(cfg)
+    inst = runner.start(Slot.GREEN, cfg.app.ports[1], "v1")
     wait_for(out)
+    runner.stop(inst, 2.0)
     assert out.read_text().endswith(f" {tmp_path}/green\n")
 
 
-def wait_for(path: Path, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not (path.exists() and path.read_text().endswith("\n")):
-        assert time.monotonic() < deadline, f"{path} never written"
-        time.sleep(0.01)
+def wait_for(path: Path) -> None:
+    poll(lambda: path.exists() and path.read_text().endswith("\n"), what=f"{path} to be written")
 
 
 # -- check's items ------------------------------------------------------------------------------
