@@ -97,12 +97,16 @@ def deploy_cmd(
         help="Change nothing; say what the deploy would do: no-op or not, slot, port, the "
              "idle port's holder, the nginx file diff. For Ansible's check mode. Takes no "
              "lock; exit 7 if the deploy would find the idle port taken.")] = False,
+    skip_capacity_check: Annotated[bool, typer.Option(
+        "--skip-capacity-check", help="Start VERSION even if MemAvailable is below its need "
+        "(exit 9 otherwise); recorded in history.")] = False,
 ) -> None:
     """Start VERSION on the idle slot and move traffic to it once healthy.
 
     A no-op (exit 0, changed: false) when VERSION is already live and healthy.
     Exit codes: 2 usage, 3 config, 4 did not start or health gate failed, 5 nginx refused,
-    6 locked, 7 port taken, 10 environment (disk full, state directory unusable).
+    6 locked, 7 port taken, 9 not enough memory, 10 environment (disk full, state directory
+    unusable, docker engine unreachable).
     With --dry-run (alias --check) nothing is started, stopped or written.
     """
     from bluegreen_local.usecases import deploy
@@ -113,7 +117,7 @@ def deploy_cmd(
         return
     with cli_errors(json_out):
         result = deploy.deploy(load(config_path), version, force=force, wait_lock=wait,
-                               report=clock)
+                               report=clock, skip_capacity_check=skip_capacity_check)
     _moved(result, json_out, clock)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Final
 
 from bluegreen_local.config.checker import Section
+from bluegreen_local.config.containers import read_capacity, read_docker, read_resources
 from bluegreen_local.config.fields import shown, trust_problem
 from bluegreen_local.config.model import AppConfig, Config, DrainConfig, HealthConfig, NginxConfig
 from bluegreen_local.config.network import listen_clash
@@ -103,11 +104,17 @@ def _build(top: Section, path: Path) -> Config | None:
         health = _health(top)
         nginx = _nginx(top, name, state_dir)
         drain = _drain(top)
+        runner = app.runner if app else None
+        docker = read_docker(top, runner)
+        resources = read_resources(top, runner)
+        capacity = read_capacity(top)
     if app is None or health is None or nginx is None or state_dir is None:
         return None
     if nginx.mode is Mode.MANAGED and (clash := listen_clash(nginx.listen, app.ports)):
         top.report(clash)
-    return Config(path, state_dir, app, health, nginx, drain)
+    if app.runner is RunnerKind.DOCKER and docker is None:
+        return None
+    return Config(path, state_dir, app, health, nginx, drain, docker, resources, capacity)
 
 
 def key_docs() -> tuple[KeyDoc, ...]:
@@ -129,7 +136,8 @@ def _app(top: Section) -> AppConfig | None:
     with top.table("app", required=True, doc="the app and how one slot of it runs") as s:
         name = s.app_name("name", doc="the app's name (1-63 of a-z 0-9 _ -); names the "
                           "upstream and the default state dir")
-        command = s.command_template("command", required=True, doc="starts one slot: split "
+        command = s.command_template("command", doc="starts one slot (required with the "
+                                     "process runner): split "
                                      "like a shell would, run without one; takes {port}, "
                                      "{version} and {slot}")
         workdir = s.template_str("workdir", doc="the command's working directory (not set: "
@@ -141,10 +149,17 @@ def _app(top: Section) -> AppConfig | None:
         stop_timeout = s.duration("stop_timeout", "10s", doc="SIGTERM grace before SIGKILL "
                                   "when a slot stops")
         runner = s.choice("runner", RunnerKind, RunnerKind.PROCESS, doc="how a slot runs: "
-                          "\"process\" runs the command as a process tree")
-    if name is None or command is None or ports is None or runner is None:
+                          "\"process\" runs the command as a process tree, \"docker\" a "
+                          "container of [docker] image")
+    docker = runner is RunnerKind.DOCKER
+    if runner is RunnerKind.PROCESS and not s.given("command"):
+        s.problem("command", "required")
+    if docker and s.given("command"):
+        s.problem("command", "the docker runner runs [docker] image; set docker.command to "
+                  "replace the image's CMD")
+    if name is None or (command is None and not docker) or ports is None or runner is None:
         return None
-    return AppConfig(name, command, workdir, env, ports, stop_timeout, runner)
+    return AppConfig(name, command or (), workdir, env, ports, stop_timeout, runner)
 
 
 def _health(top: Section) -> HealthConfig | None:

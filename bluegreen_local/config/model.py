@@ -58,6 +58,39 @@ class DrainConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DockerConfig:
+    """How the docker runner runs a slot ([docker]); only read with app.runner = "docker"."""
+
+    image: str  # takes {version}
+    container_port: int | None  # bridge: the port the app listens on inside; None: slot port
+    network: str  # "host" or "bridge"
+    pull: str  # "missing", "always" or "never"
+    restart: str  # docker's restart policy name
+    command: tuple[str, ...] | None  # argv that replaces the image's CMD; takes placeholders
+    user: str | None
+    read_only: bool
+    volumes: tuple[str, ...]  # validated "host:container[:ro]" entries
+    host: str | None  # the engine's address; None: $DOCKER_HOST, then the local socket
+
+
+@dataclass(frozen=True, slots=True)
+class ResourcesConfig:
+    """Per-slot limits ([resources]); applied by the docker runner."""
+
+    memory: int | None = None  # bytes
+    cpus: float | None = None
+    pids: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityConfig:
+    """The memory check before a second version starts ([capacity])."""
+
+    check: bool = True
+    headroom: float = 1.2
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     state_dir: Path
@@ -65,6 +98,9 @@ class Config:
     health: HealthConfig
     nginx: NginxConfig
     drain: DrainConfig
+    docker: DockerConfig | None = None  # set when app.runner = "docker"
+    resources: ResourcesConfig = ResourcesConfig()
+    capacity: CapacityConfig = CapacityConfig()
 
     @property
     def nginx_prefix(self) -> Path:

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from bluegreen_local import nginx, store
 from bluegreen_local.config.model import Config
-from bluegreen_local.engine import current, progress, signals
+from bluegreen_local.engine import capacity, current, progress, signals
 from bluegreen_local.engine.drain import drain, wait_workers_gone
 from bluegreen_local.engine.phases import Phases, Reporter
 from bluegreen_local.engine.preflight import (
@@ -49,6 +49,7 @@ class Deployment:
         self.config = config
         self.action = action
         self.runner = make_runner(config)
+        self.skip_capacity_check = False  # --skip-capacity-check; recorded in history
         self.phases = Phases(config.state_dir, action, "", report, started_at=now_iso())
         self.prepared: Prepared | None = None  # the switch's files, staged while booting
 
@@ -126,6 +127,8 @@ class Deployment:
         port = slot_port(self.config, target)
         with self.phases.run(Phase.PREFLIGHT) as step:
             st = self._preflight(st, target, port)
+            if not self.skip_capacity_check:
+                capacity.check(self.config, self.runner, live, version)
             step.detail = f"{target} port {port} is free"
         new: Instance | None = None
         try:
@@ -276,5 +279,6 @@ class Deployment:
                 time=now_iso(), action=self.action, outcome=outcome, app=self.config.app.name,
                 version=release.version, slot=release.slot, port=release.port,
                 previous=live.release if live else None, user=store.current_user(),
-                message=message, timings=timings))
+                message=message + ("; capacity check skipped (--skip-capacity-check)"
+                                   if self.skip_capacity_check else ""), timings=timings))
             step.detail = f"{self.action} {outcome}"

@@ -17,7 +17,7 @@ class ExitCode(IntEnum):
     LOCKED = 6
     PORT_CONFLICT = 7
     SWITCHED_BACK = 8  # reserved: verification after the switch failed and traffic went back
-    CAPACITY = 9  # reserved: not enough memory or CPU for a second slot
+    CAPACITY = 9  # not enough memory for a second slot beside the live one
     ENVIRONMENT = 10  # the machine, not the tool: a full disk, an unusable state directory
     INTERRUPTED = 130
 
@@ -99,6 +99,14 @@ class RunnerError(BlueGreenError):
 
     exit_code = ExitCode.HEALTH  # like a version that never became healthy: it did not start
     kind = "start"
+
+
+class CapacityError(BlueGreenError):
+    """The host has too little memory to run the new version beside the live one; nothing
+    was started."""
+
+    exit_code = ExitCode.CAPACITY
+    kind = "capacity"
 
 
 class EnvironmentFault(BlueGreenError):

@@ -18,6 +18,7 @@ class RunnerKind(StrEnum):
     """How the app's versions are run (app.runner)."""
 
     PROCESS = "process"
+    DOCKER = "docker"
 
 
 class Slot(StrEnum):
@@ -80,8 +81,26 @@ class ProcessHandle:
         return f"pid {self.pid}"
 
 
+@dataclass(frozen=True, slots=True)
+class ContainerHandle:
+    """How the docker runner finds an instance again: the container's id (names are reused
+    by the next deploy to the slot), its name, and the host pid of its main process when it
+    started (what `status` shows; the engine asks the container, not the pid)."""
+
+    container_id: str
+    name: str
+    pid: int
+
+    @property
+    def runner(self) -> RunnerKind:
+        return RunnerKind.DOCKER
+
+    def describe(self) -> str:
+        return f"container {self.container_id[:12]}"
+
+
 # One member per runner kind; a runner only ever receives its own kind of handle.
-Handle = ProcessHandle
+Handle = ProcessHandle | ContainerHandle
 
 
 @dataclass(frozen=True, slots=True)

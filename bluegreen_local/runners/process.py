@@ -17,7 +17,7 @@ import psutil
 
 from bluegreen_local.config.model import AppConfig
 from bluegreen_local.model.errors import RunnerError
-from bluegreen_local.model.types import Instance, ProcessHandle, RunnerKind, Slot
+from bluegreen_local.model.types import Handle, Instance, ProcessHandle, RunnerKind, Slot
 from bluegreen_local.runners.launch import MARKER, Launch, expand
 from bluegreen_local.store.files import ensure_dir
 from bluegreen_local.util import net, pstree
@@ -199,8 +199,10 @@ def _create_time(pid: int) -> float:
         return 0.0  # it already exited; alive() will say so
 
 
-def _process(handle: ProcessHandle) -> psutil.Process | None:
+def _process(handle: Handle) -> psutil.Process | None:
     """The live process with this pid and create time, or None (gone, or pid reused)."""
+    if not isinstance(handle, ProcessHandle):  # pragma: no cover - one runner kind per app
+        return None
     try:
         found = psutil.Process(handle.pid)
         same = abs(found.create_time() - handle.create_time) <= CREATE_TIME_SLACK

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from bluegreen_local.model.errors import StateError
 from bluegreen_local.model.types import (
+    ContainerHandle,
     Handle,
     Instance,
     ProcessHandle,
@@ -128,6 +129,9 @@ def _instance_json(inst: Instance) -> dict[str, object]:
 
 
 def _handle_json(handle: Handle) -> dict[str, object]:
+    if isinstance(handle, ContainerHandle):
+        return {"runner": handle.runner.value, "container_id": handle.container_id,
+                "name": handle.name, "pid": handle.pid}
     return {"runner": handle.runner.value, "pid": handle.pid, "create_time": handle.create_time}
 
 
@@ -209,7 +213,7 @@ def _handle(raw: object) -> Handle:
     kind = RunnerKind(str(raw.get("runner")))
     if kind is RunnerKind.PROCESS:
         return ProcessHandle(int(str(raw["pid"])), float(str(raw["create_time"])))
-    raise ValueError(f"no handle for runner {kind}")  # pragma: no cover - one kind today
+    return ContainerHandle(str(raw["container_id"]), str(raw["name"]), int(str(raw["pid"])))
 
 
 def release_from_json(raw: object) -> Release | None:

@@ -15,11 +15,13 @@ from bluegreen_local.runners import make_runner
 
 
 def deploy(config: Config, version: str, *, force: bool = False, wait_lock: float = 0.0,
-           report: Reporter = quiet) -> DeployResult:
+           report: Reporter = quiet, skip_capacity_check: bool = False) -> DeployResult:
     """Start VERSION on the idle slot and move traffic to it once healthy."""
     check_version(version)
     with store.locked(config.state_dir, wait=wait_lock):
-        return Deployment(config, report, "deploy").run(version, force=force)
+        deployment = Deployment(config, report, "deploy")
+        deployment.skip_capacity_check = skip_capacity_check
+        return deployment.run(version, force=force)
 
 
 def rollback(config: Config, *, wait_lock: float = 0.0, report: Reporter = quiet) -> DeployResult:

@@ -243,8 +243,8 @@ BAD_CONFIGS: list[tuple[str, str, str]] = [
     ("env-key-control-chars", app_with('env = { "A\\nB" = "x" }'),
      "app.env.'A\\nB': not a valid environment variable name"),
     # -- app.runner, health.scheme, health.tls_verify, health.headers --------------------------
-    ("runner-docker", app_with('runner = "docker"'),
-     "app.runner: must be one of \"process\", got 'docker'"),
+    ("runner-podman", app_with('runner = "podman"'),
+     "app.runner: must be one of \"process\", \"docker\", got 'podman'"),
     ("runner-not-string", app_with("runner = 1"), "app.runner: must be a string, got int"),
     ("scheme-ftp", APP + '[health]\nscheme = "ftp"\n',
      "health.scheme: must be one of \"http\", \"https\", got 'ftp'"),
@@ -752,8 +752,8 @@ def test_runner_process_is_read() -> None:
 
 
 def test_bad_runner_is_one_problem() -> None:
-    assert problems_of(app_with('runner = "docker"')) == [
-        "app.runner: must be one of \"process\", got 'docker'"]
+    assert problems_of(app_with('runner = "podman"')) == [
+        "app.runner: must be one of \"process\", \"docker\", got 'podman'"]
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])

@@ -69,14 +69,14 @@ def test_the_table_shows_defaults_as_toml_and_required_keys() -> None:
     rows = {line.split(" | ")[0].strip("| `*[]"): line
             for line in reference.markdown().splitlines() if line.startswith("| ")}
     assert "| `7001, 7002` |" not in rows["app.ports"] and "`[7001, 7002]`" in rows["app.ports"]
-    assert "| required |" in rows["app.command"] and "| required |" in rows["app"]
+    assert "| required |" in rows["app.name"] and "| required |" in rows["app"]
     assert "`\"10s\"`" in rows["app.stop_timeout"] and "`true`" in rows["health.tls_verify"]
     assert "`\"nginx\"`" in rows["nginx.binary"] and "/usr/sbin" in rows["nginx.binary"]
     assert "| not set |" in rows["nginx.reload_command"] and "| optional |" in rows["drain"]
     # Computed defaults are told in words, the same for root and anyone else.
     assert "`/var/lib/bluegreen/<app>` as root" in rows["state_dir"]
     assert [d.key for d in key_docs() if d.default is REQUIRED] == [
-        "app", "app.name", "app.command"]
+        "app", "app.name"]  # app.command: required with the process runner only
 
 
 def test_splice_replaces_only_the_marked_part() -> None:

@@ -65,6 +65,9 @@ class World:
         return next((i for i in instances if self.alive(i)
                      and holders & self.trees.get(i.handle.pid, {i.handle.pid})), None)
 
+    def memory(self, inst: Instance) -> int | None:
+        return 1 if self.alive(inst) else None  # the capacity check: a tiny live slot
+
     def start(self, *_args: object) -> Instance:
         raise Started
 

@@ -53,6 +53,7 @@ def test_an_instance_is_its_handle_not_its_pid(cfg: config.Config,
     runner = make_runner(cfg)
     inst = runner.start(Slot.BLUE, cfg.app.ports[0], "v1")
     started.append(inst)
+    assert isinstance(inst.handle, ProcessHandle)
     assert inst.role is None and inst.handle.pid > 0
     assert runner.alive(inst)
     # The same pid with another start time is another process (a reused pid): not ours.

@@ -1,0 +1,135 @@
+"""The docker runner against a real engine and a real nginx: deploys under load, the health
+gate, foreign containers, crash recovery by label, limits, the capacity check, engine down."""
+
+from __future__ import annotations
+
+import json
+
+import docker
+import pytest
+from helpers import poll
+from integration.support import get
+from loadgen import Load
+
+from docker_tests.conftest import DockerProject
+from docker_tests.engine import Engine
+
+pytestmark = [pytest.mark.nginx, pytest.mark.docker]
+
+
+def test_deploys_under_load_then_rollback(dproject: DockerProject, engine: Engine) -> None:
+    for version in ("v1", "v2", "v3"):
+        engine.tag(version)
+    first = dproject.cli_json("deploy", "v1")
+    assert first["changed"] is True and dproject.serve() == (200, "hello from v1\n")
+    with Load("127.0.0.1", dproject.listen_port, threads=4, keepalive=False,
+              max_seconds=120) as load:
+        load.wait_for(50)
+        for version in ("v2", "v3"):
+            result = dproject.cli_json("deploy", version)
+            assert result["changed"] is True and result["drain_timed_out"] is False
+        stats = load.stop()
+    assert stats.sent > 100, "the load must really run during the deploys"
+    assert stats.failed == 0, dict(stats.failures)
+    assert dproject.serve() == (200, "hello from v3\n")
+    # One container per running slot, named and labelled; the old one is gone.
+    (live,) = dproject.containers()
+    assert live.name == f"bluegreen-dtest-{dproject.state()['live']['slot']}"  # type: ignore[index]
+    assert live.labels["io.bluegreen.version"] == "v3"
+    dproject.cli_json("rollback")
+    assert dproject.serve() == (200, "hello from v2\n")
+    status = dproject.cli_json("status")
+    assert "container" in json.dumps(status) or status["live"]
+
+
+def test_limits_are_in_the_containers_inspect_data(dproject: DockerProject,
+                                                   engine: Engine) -> None:
+    engine.tag("v1")
+    dproject.resources = 'memory = "64M"\ncpus = 0.5\npids = 64'
+    dproject.write_config()
+    dproject.cli_json("deploy", "v1")
+    (container,) = dproject.containers()
+    host = container.attrs["HostConfig"]
+    assert host["Memory"] == 64 * 2**20 and host["NanoCpus"] == 500_000_000
+    assert host["PidsLimit"] == 64 and host["NetworkMode"] == "host"
+
+
+def test_unhealthy_image_never_gets_traffic(dproject: DockerProject, engine: Engine) -> None:
+    engine.tag("v1")
+    engine.tag("bad", mode="unhealthy")
+    dproject.write_config(deadline="2s")
+    dproject.cli_json("deploy", "v1")
+    done = dproject.cli("deploy", "bad")
+    assert done.returncode == 4, done.stderr
+    assert dproject.serve() == (200, "hello from v1\n")
+    assert [c.labels["io.bluegreen.version"] for c in dproject.containers()] == ["v1"]
+
+
+def test_container_that_exits_fails_at_once_with_its_log(dproject: DockerProject,
+                                                         engine: Engine) -> None:
+    engine.tag("v1")
+    engine.tag("dies", mode="exit")
+    dproject.write_config(deadline="60s")
+    dproject.cli_json("deploy", "v1")
+    done = dproject.cli("deploy", "dies")
+    assert done.returncode == 4, done.stderr
+    assert "cannot open database" in done.stderr
+    assert dproject.serve() == (200, "hello from v1\n")
+
+
+def test_foreign_container_on_the_idle_port_is_left_running(dproject: DockerProject,
+                                                            engine: Engine) -> None:
+    engine.tag("v1")
+    green = dproject.ports[1]
+    stranger = engine.client.containers.run(
+        "bgtest:v1", detach=True, network_mode="host", name="somebody-else",
+        environment={"PORT": str(green), "BLUEGREEN_VERSION": "theirs"})
+    try:
+        poll(lambda: get(green)[0] == 200, what="the stranger's container")
+        dproject.cli_json("deploy", "v1")  # blue
+        done = dproject.cli("deploy", "v2")
+        assert done.returncode == 7, done.stderr
+        stranger.reload()
+        assert stranger.status == "running" and get(green) == (200, "hello from theirs\n")
+        assert dproject.serve() == (200, "hello from v1\n")
+    finally:
+        stranger.remove(force=True)
+
+
+def test_capacity_refusal_changes_nothing(dproject: DockerProject, engine: Engine) -> None:
+    engine.tag("v1")
+    engine.tag("v2")
+    dproject.cli_json("deploy", "v1")
+    before = dproject.state()
+    dproject.resources = 'memory = "64T"'
+    dproject.write_config()
+    done = dproject.cli("deploy", "v2")
+    assert done.returncode == 9, done.stderr
+    assert "not enough memory to run v2 beside v1: need 64.0 TiB" in done.stderr
+    assert dproject.state() == before and len(dproject.containers()) == 1
+    assert dproject.serve() == (200, "hello from v1\n")
+
+
+def test_engine_down_is_exit_10_naming_the_socket(dproject: DockerProject,
+                                                  engine: Engine) -> None:
+    dproject.engine_url = f"unix://{dproject.root}/no-such.sock"
+    dproject.write_config()
+    done = dproject.cli("deploy", "v1")
+    assert done.returncode == 10, done.stderr
+    assert f"{dproject.root}/no-such.sock" in done.stderr
+
+
+def test_name_conflict_with_a_container_we_did_not_create(dproject: DockerProject,
+                                                          engine: Engine) -> None:
+    engine.tag("v1")
+    squatter = engine.client.containers.create("bgtest:v1", name="bluegreen-dtest-blue")
+    try:
+        done = dproject.cli("deploy", "v1")
+        assert done.returncode == 4, done.stderr
+        assert "bluegreen did not create" in done.stderr
+        squatter.reload()
+        assert squatter.status == "created"
+    finally:
+        squatter.remove(force=True)
+    with pytest.raises(docker.errors.NotFound):
+        engine.client.containers.get("bluegreen-dtest-blue")
