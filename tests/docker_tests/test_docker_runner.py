@@ -4,11 +4,13 @@ gate, foreign containers, crash recovery by label, limits, the capacity check, e
 from __future__ import annotations
 
 import json
+import signal
 
 import docker
 import pytest
 from helpers import poll
 from integration.support import get
+from integration.test_crash import _signal_at, _start_deploy
 from loadgen import Load
 
 from docker_tests.conftest import DockerProject
@@ -133,3 +135,25 @@ def test_name_conflict_with_a_container_we_did_not_create(dproject: DockerProjec
         squatter.remove(force=True)
     with pytest.raises(docker.errors.NotFound):
         engine.client.containers.get("bluegreen-dtest-blue")
+
+
+def test_recover_finds_a_killed_deploys_container_by_label(dproject: DockerProject,
+                                                           engine: Engine) -> None:
+    engine.tag("v1")
+    engine.tag("slow", mode="unhealthy")  # never healthy: the deploy waits in its gate
+    dproject.cli_json("deploy", "v1")
+    dproject.write_config(deadline="60s")
+    deploy = _start_deploy(dproject, "slow")
+    assert _signal_at(dproject, deploy, "health", signal.SIGKILL) == "health"
+    deploy.communicate(timeout=30)
+    # As if the kill came before the start was recorded: only the label can find it now.
+    path = dproject.state_dir / "state.json"
+    doc = json.loads(path.read_text())
+    doc["instances"] = [i for i in doc["instances"] if i["version"] != "slow"]
+    path.write_text(json.dumps(doc))
+    assert sorted(c.labels["io.bluegreen.version"] for c in dproject.containers()) == \
+        ["slow", "v1"]
+    result = dproject.cli_json("recover")
+    assert result["changed"] is True, result
+    assert [c.labels["io.bluegreen.version"] for c in dproject.containers()] == ["v1"]
+    assert dproject.serve() == (200, "hello from v1\n")
