@@ -90,6 +90,10 @@ def stop(engine: Engine) -> None:
     except subprocess.TimeoutExpired:
         engine.process.kill()
         engine.process.wait()
+    # dockerd leaves its default network namespace mounted under the exec root.
+    netns = engine.root / "exec/netns/default"
+    if netns.exists():
+        subprocess.run(["umount", str(netns)], check=False, capture_output=True)
     shutil.rmtree(engine.root, ignore_errors=True)
 
 
