@@ -11,6 +11,7 @@ from typing import Final
 
 from bluegreen_local.config.model import Config
 from bluegreen_local.model.errors import CapacityError
+from bluegreen_local.model.results import CheckItem
 from bluegreen_local.model.types import Instance
 from bluegreen_local.runners.base import Runner
 from bluegreen_local.util.sizes import show_size
@@ -78,3 +79,17 @@ def check(config: Config, runner: Runner, live: Instance | None, version: str) -
         unchanged="Nothing was started and nothing was changed.",
         next_step="Free memory, lower resources.memory, or pass --skip-capacity-check "
                   "(or set capacity.check = false) to deploy anyway.")
+
+
+def check_item(config: Config, runner: Runner, live: Instance | None) -> CheckItem:
+    """`bluegreen check`'s line: the same figure a deploy is judged by."""
+    if not config.capacity.check:
+        return CheckItem("capacity", True, "not checked (capacity.check = false)")
+    found = measure(config, runner, live)
+    if found.need is None or found.available is None:
+        why = found.basis if found.need is None else "MemAvailable unreadable"
+        return CheckItem("capacity", True, f"nothing to check yet ({why})")
+    detail = (f"a second slot needs {show_size(found.need)} ({found.basis}), "
+              f"{show_size(found.available)} available")
+    return CheckItem("capacity", found.fits, detail if found.fits
+                     else f"{detail}: a deploy would refuse (exit 9)")

@@ -8,6 +8,7 @@ from pathlib import Path
 from bluegreen_local import nginx, store
 from bluegreen_local.config.fields import APP_NAME_RE
 from bluegreen_local.config.model import Config
+from bluegreen_local.engine import capacity
 from bluegreen_local.model.errors import BlueGreenError, CommandError, NginxError, UsageError
 from bluegreen_local.model.results import CheckItem, CheckResult, DownResult, HistoryEvent
 from bluegreen_local.model.types import Instance, Mode, Release, Slot
@@ -77,6 +78,7 @@ def check(config: Config) -> CheckResult:
     runner = make_runner(config)
     for slot in Slot:
         items.append(_check_port(config, runner, slot, st.instance(slot)))
+    items.append(capacity.check_item(config, runner, st.live_instance))
     if config.nginx.mode is Mode.MANAGED and nginx.master_pid(config) is None:
         port = int(config.nginx.listen.rpartition(":")[2])
         free = net.port_is_free(port)

@@ -157,3 +157,14 @@ def test_recover_finds_a_killed_deploys_container_by_label(dproject: DockerProje
     assert result["changed"] is True, result
     assert [c.labels["io.bluegreen.version"] for c in dproject.containers()] == ["v1"]
     assert dproject.serve() == (200, "hello from v1\n")
+
+
+def test_check_reports_the_capacity_figure(dproject: DockerProject, engine: Engine) -> None:
+    engine.tag("v1")
+    dproject.cli_json("deploy", "v1")
+    dproject.resources = 'memory = "64T"'
+    dproject.write_config()
+    done = dproject.cli("check", "--json")
+    items = {i["name"]: i for i in json.loads(done.stdout)["items"]}
+    assert items["capacity"]["ok"] is False, items
+    assert "needs 64.0 TiB (resources.memory)" in items["capacity"]["detail"]
