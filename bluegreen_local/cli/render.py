@@ -103,6 +103,9 @@ def render_status(result: StatusResult) -> None:
                       f"{slot.uptime:.0f}s" if slot.uptime is not None else "-",
                       f"{slot.memory_rss / 2**20:.1f} MiB" if slot.memory_rss else "-")
     out().print(table)
+    for role, slot in (("live", result.live), ("idle", result.idle)):
+        if slot is not None and slot.running and slot.runs:
+            out().print(f"{role}: {slot.runs}", markup=False)
     ngx = result.nginx
     state = f"running (pid {ngx.master_pid})" if ngx.running else "not running"
     out().print(f"nginx ({ngx.mode}): {state}; generation {ngx.generation_served or '-'}",

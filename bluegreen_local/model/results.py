@@ -66,6 +66,7 @@ class SlotStatus:
     uptime: float | None
     memory_rss: int | None
     role: Role | None = None  # what the topology says the instance is for
+    runs: str | None = None  # what runs it: "pid 4242", "container 0a1b2c3d4e5f (image ...)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,11 @@ import psutil
 from bluegreen_local import nginx, store
 from bluegreen_local.config.model import Config
 from bluegreen_local.model.results import NginxStatus, SlotStatus, StatusResult
-from bluegreen_local.model.types import Instance, Mode, Slot
+from bluegreen_local.model.types import ContainerHandle, Instance, Mode, Slot
 from bluegreen_local.probes import health
 from bluegreen_local.runners import make_runner, slot_port
 from bluegreen_local.runners.base import Runner
+from bluegreen_local.runners.containers import image_ref
 from bluegreen_local.store import journal
 
 # -- status -----------------------------------------------------------------------------------
@@ -51,7 +52,16 @@ def _slot_status(config: Config, runner: Runner, slot: Slot | None,
     # The port it was started on, which differs from the config's if app.ports changed since.
     healthy = health.judge(health.probe(proc.port, config.health), config.health).healthy
     return SlotStatus(slot, proc.port, proc.version, proc.handle.pid, True, healthy,
-                      round(time.time() - proc.started_at, 1), runner.memory(proc), proc.role)
+                      round(time.time() - proc.started_at, 1), runner.memory(proc), proc.role,
+                      _runs(config, proc))
+
+
+def _runs(config: Config, proc: Instance) -> str:
+    """The handle in words; a container also names its image (what a rollback starts again)."""
+    if isinstance(proc.handle, ContainerHandle) and config.docker is not None:
+        image = image_ref(config.docker, proc.slot, proc.port, proc.version)
+        return f"{proc.handle.describe()} (image {image})"
+    return proc.handle.describe()
 
 
 def _nginx_status(config: Config) -> NginxStatus:

@@ -40,8 +40,12 @@ def test_deploys_under_load_then_rollback(dproject: DockerProject, engine: Engin
     assert live.labels["io.bluegreen.version"] == "v3"
     dproject.cli_json("rollback")
     assert dproject.serve() == (200, "hello from v2\n")
-    status = dproject.cli_json("status")
-    assert "container" in json.dumps(status) or status["live"]
+    # status names the live container, its image and the engine's memory figure.
+    (back,) = dproject.containers()
+    live_status = dproject.cli_json("status")["live"]
+    assert isinstance(live_status, dict) and isinstance(back.id, str)
+    assert live_status["runs"] == f"container {back.id[:12]} (image bgtest:v2)"
+    assert isinstance(live_status["memory_rss"], int) and live_status["memory_rss"] > 0
 
 
 def test_limits_are_in_the_containers_inspect_data(dproject: DockerProject,

@@ -58,7 +58,7 @@ EVENT = {"time": str, "action": str, "outcome": str, "app": str, "version": Mayb
          "message": str, "timings": Maybe(TIMINGS)}
 SLOT = {"slot": str, "port": int, "version": Maybe(str), "pid": Maybe(int), "running": bool,
         "healthy": Maybe(bool), "uptime": Maybe(NUMBER), "memory_rss": Maybe(int),
-        "role": Maybe(str)}
+        "role": Maybe(str), "runs": Maybe(str)}
 NGINX = {"mode": str, "running": bool, "master_pid": Maybe(int), "listen": Maybe(str),
          "upstream_file": str, "generation_rendered": Maybe(str),
          "generation_served": Maybe(str)}
@@ -117,9 +117,11 @@ def status(*, empty: bool = False) -> StatusResult:
     if empty:
         return StatusResult(app="web", live=None, idle=None, nginx=proxy(), last_event=None)
     live = SlotStatus(slot=Slot.GREEN, port=7002, version="v2", pid=4242, running=True,
-                      healthy=True, uptime=12.5, memory_rss=2**20, role=Role.LIVE)
+                      healthy=True, uptime=12.5, memory_rss=2**20, role=Role.LIVE,
+                      runs="container 0a1b2c3d4e5f (image registry.local/web:v2)")
     idle = SlotStatus(slot=Slot.BLUE, port=7001, version="v1", pid=4141, running=True,
-                      healthy=False, uptime=3.0, memory_rss=2**19, role=Role.WARM)
+                      healthy=False, uptime=3.0, memory_rss=2**19, role=Role.WARM,
+                      runs="pid 4141")
     return StatusResult(app="web", live=live, idle=idle, nginx=proxy(), last_event=event(),
                         problems=("nginx is not running",))
 
