@@ -41,6 +41,7 @@ class DockerProject(Project):
     real_url: str = ""  # the test engine, for the test's own look
     docker_extra: str = ""
     resources: str = ""
+    network: str = "host"
 
     def write_config(self, *, app_args: str = "", deadline: str = "15s", nginx: str = "",
                      drain: str = 'timeout = "10s"', stop_timeout: str = "5s") -> None:
@@ -53,7 +54,7 @@ ports = [{self.ports[0]}, {self.ports[1]}]
 stop_timeout = "{stop_timeout}"
 [docker]
 image = "bgtest:{{version}}"
-network = "host"
+network = "{self.network}"
 pull = "never"
 restart = "no"
 host = "{self.engine_url}"

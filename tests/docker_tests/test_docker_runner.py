@@ -172,3 +172,17 @@ def test_check_reports_the_capacity_figure(dproject: DockerProject, engine: Engi
     items = {i["name"]: i for i in json.loads(done.stdout)["items"]}
     assert items["capacity"]["ok"] is False, items
     assert "needs 64.0 TiB (resources.memory)" in items["capacity"]["detail"]
+
+
+def test_bridge_network_on_an_engine_without_a_bridge(dproject: DockerProject,
+                                                      engine: Engine) -> None:
+    """The test engine runs with --bridge=none (it must not touch the host's network). The
+    engine still starts a bridge-mode container, but with no bridge the published port is never
+    reachable: the health gate is what stops it (exit 4), and nothing is left behind."""
+    engine.tag("v1")
+    dproject.network = "bridge"
+    dproject.write_config(deadline="3s")
+    done = dproject.cli("deploy", "v1")
+    assert done.returncode == 4, done.stderr
+    assert "never became healthy" in done.stderr and "connection refused" in done.stderr
+    assert dproject.containers() == [] and dproject.state().get("live") is None
