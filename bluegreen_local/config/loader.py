@@ -10,7 +10,14 @@ from typing import Final
 
 from bluegreen_local.config.checker import Section
 from bluegreen_local.config.fields import shown, trust_problem
-from bluegreen_local.config.model import AppConfig, Config, DrainConfig, HealthConfig, NginxConfig
+from bluegreen_local.config.model import (
+    AppConfig,
+    Config,
+    DeployConfig,
+    DrainConfig,
+    HealthConfig,
+    NginxConfig,
+)
 from bluegreen_local.config.network import listen_clash
 from bluegreen_local.config.reader import KeyDoc
 from bluegreen_local.model.errors import ConfigError
@@ -103,11 +110,12 @@ def _build(top: Section, path: Path) -> Config | None:
         health = _health(top)
         nginx = _nginx(top, name, state_dir)
         drain = _drain(top)
+        deploy = _deploy(top)
     if app is None or health is None or nginx is None or state_dir is None:
         return None
     if nginx.mode is Mode.MANAGED and (clash := listen_clash(nginx.listen, app.ports)):
         top.report(clash)
-    return Config(path, state_dir, app, health, nginx, drain)
+    return Config(path, state_dir, app, health, nginx, drain, deploy)
 
 
 def key_docs() -> tuple[KeyDoc, ...]:
@@ -255,3 +263,10 @@ def _drain(top: Section) -> DrainConfig:
                    "switch") as s:
         return DrainConfig(timeout=s.duration("timeout", "30s", doc="the longest wait for "
                                               "the old slot's requests to finish"))
+
+
+def _deploy(top: Section) -> DeployConfig:
+    with top.table("deploy", doc="what happens around the switch") as s:
+        return DeployConfig(keep_old=s.duration(
+            "keep_old", "0s", doc="how long the old slot keeps running (warm, out of the live "
+            "upstream) after a switch, so `rollback` is a flip; 0s stops it after the drain"))

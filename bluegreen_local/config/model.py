@@ -58,6 +58,11 @@ class DrainConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DeployConfig:
+    keep_old: float = 0.0  # seconds the old slot stays warm after a switch; 0 stops it
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     state_dir: Path
@@ -65,6 +70,7 @@ class Config:
     health: HealthConfig
     nginx: NginxConfig
     drain: DrainConfig
+    deploy: DeployConfig = DeployConfig()
 
     @property
     def nginx_prefix(self) -> Path:
