@@ -5,7 +5,7 @@ from __future__ import annotations
 from bluegreen_local import store
 from bluegreen_local.config.fields import check_version
 from bluegreen_local.config.model import Config
-from bluegreen_local.engine import reaper, signals
+from bluegreen_local.engine import reaper, reaperd, signals
 from bluegreen_local.engine.deployment import Deployment
 from bluegreen_local.engine.phases import Reporter, quiet
 from bluegreen_local.engine.reconcile import Recovery, recover
@@ -20,7 +20,9 @@ def deploy(config: Config, version: str, *, force: bool = False, wait_lock: floa
     """Start VERSION on the idle slot and move traffic to it once healthy."""
     check_version(version)
     with store.locked(config.state_dir, wait=wait_lock):
-        return Deployment(config, report, "deploy").run(version, force=force)
+        result = Deployment(config, report, "deploy").run(version, force=force)
+    reaperd.spawn(config)  # a warm old slot stops at its deadline even if no CLI runs again
+    return result
 
 
 def rollback(config: Config, *, wait_lock: float = 0.0, report: Reporter = quiet) -> DeployResult:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
 import time
+from collections.abc import Iterator
 
 import psutil
 import pytest
 from helpers import poll
 from loadgen import Load
 
+from bluegreen_local.engine import reaperd
 from integration.support import Project, get
 
 pytestmark = pytest.mark.nginx
@@ -110,3 +116,37 @@ def test_an_expired_warm_slot_is_stopped_by_the_next_command(project: Project) -
     assert done.returncode == 0, done.stderr
     assert _gone(warm_pid)
     assert project.serve() == (200, "hello from v1\n"), "redeployed, not flipped"
+
+
+@pytest.fixture
+def reaper_cleanup(project: Project) -> Iterator[None]:
+    """Stop the detached reaper this test's deploys started, by its recorded pid."""
+    yield
+    proc = reaperd.running(project.state_dir)
+    if proc is not None:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+
+
+def test_the_detached_reaper_stops_the_warm_slot_after_the_session_ends(
+    project: Project, reaper_cleanup: None
+) -> None:
+    _keep_old(project, "2s")
+    project.cli_json("deploy", "v1")
+    # The operator's SSH session: the CLI in its own session, ended once the command is done.
+    cli = subprocess.Popen(project.argv("deploy", "v2", "--json"), start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, err = cli.communicate(timeout=120)
+    assert cli.returncode == 0, err
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(cli.pid, signal.SIGKILL)  # whatever is left in that session's group
+    warm_pid = _pid(project, "blue")
+    reaper = reaperd.running(project.state_dir)
+    assert reaper is not None and os.getsid(reaper.pid) == reaper.pid != cli.pid
+    # No CLI runs from here on: the reaper alone stops v1 once keep_old has passed.
+    poll(lambda: _gone(warm_pid) and set(_instances(project)) == {"green"}, timeout=30,
+         what="the reaper to stop the warm slot and record it")
+    assert project.serve() == (200, "hello from v2\n")
+    poll(lambda: reaperd.running(project.state_dir) is None, timeout=10,
+         what="the reaper to exit with no deadline left")
+    assert "stopped v1" in (project.state_dir / reaperd.LOG).read_text()
