@@ -150,7 +150,8 @@ def _slot_status(s: SlotStatus | None) -> Json:
         return None
     return {"slot": _name(s.slot), "port": s.port, "version": s.version, "pid": s.pid,
             "running": s.running, "healthy": s.healthy, "uptime": s.uptime,
-            "memory_rss": s.memory_rss, "role": s.role.value if s.role else None}
+            "memory_rss": s.memory_rss, "role": s.role.value if s.role else None,
+            "until": s.until}
 
 
 def _nginx_status(n: NginxStatus) -> Json:

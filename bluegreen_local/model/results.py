@@ -66,6 +66,7 @@ class SlotStatus:
     uptime: float | None
     memory_rss: int | None
     role: Role | None = None  # what the topology says the instance is for
+    until: float | None = None  # a warm (or staged) slot's deadline, epoch seconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,34 @@ def test_rollback_to_the_warm_slot_is_a_flip_under_load(
     assert {"v1", "v2"} <= set(stats.versions)
 
 
+def test_status_shows_the_warm_slot_and_its_deadline(project: Project) -> None:
+    _deployed_with_warm(project, "5m")
+    idle = project.cli_json("status")["idle"]
+    assert isinstance(idle, dict)
+    assert (idle["slot"], idle["version"], idle["role"]) == ("blue", "v1", "warm")
+    assert idle["until"] == _until(project) and idle["running"] is True
+    text = project.cli("status").stdout
+    assert "warm until" in text and "bluegreen finalize" in text
+
+
+def test_up_after_a_reboot_does_not_restart_the_warm_slot(
+    project: Project
+) -> None:
+    _deployed_with_warm(project, "5m")
+    master = project.nginx_pid()
+    assert master is not None
+    victims = [psutil.Process(p) for p in [*project.slot_pids(), master]]
+    victims += [c for v in victims for c in v.children(recursive=True)]
+    for victim in victims:  # everything dies at once, without the CLI
+        with contextlib.suppress(psutil.NoSuchProcess):
+            victim.kill()
+    poll(lambda: project.serve()[0] == 0, what="everything to be down")
+    result = project.cli_json("up")
+    assert (result["slot"], result["version"]) == ("green", "v2")
+    assert set(_instances(project)) == {"green"}, "only the live version came back"
+    assert get(project.ports[0])[0] == 0, "the warm slot's port stays closed"
+
+
 def test_finalize_stops_the_warm_slot_and_then_rollback_redeploys(project: Project) -> None:
     warm_pid = _deployed_with_warm(project, "5m")
     project.cli_json("finalize")
@@ -118,9 +146,10 @@ def test_an_expired_warm_slot_is_stopped_by_the_next_command(project: Project) -
     assert project.serve() == (200, "hello from v1\n"), "redeployed, not flipped"
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def reaper_cleanup(project: Project) -> Iterator[None]:
-    """Stop the detached reaper this test's deploys started, by its recorded pid."""
+    """Stop the detached reaper this test's deploys started, by its recorded pid (it exits by
+    itself once `down` leaves no deadline; this covers a test that failed half-way)."""
     yield
     proc = reaperd.running(project.state_dir)
     if proc is not None:
@@ -129,7 +158,7 @@ def reaper_cleanup(project: Project) -> Iterator[None]:
 
 
 def test_the_detached_reaper_stops_the_warm_slot_after_the_session_ends(
-    project: Project, reaper_cleanup: None
+    project: Project
 ) -> None:
     _keep_old(project, "2s")
     project.cli_json("deploy", "v1")
