@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import shlex
@@ -18,7 +17,7 @@ import pytest
 from helpers import poll
 from loadgen import Load
 
-from integration.support import Project, get, our_processes
+from integration.support import Project, get, our_processes, simulate_reboot
 
 pytestmark = pytest.mark.nginx
 
@@ -165,14 +164,7 @@ def test_up_restarts_a_killed_live_app_on_the_same_slot(project: Project) -> Non
 def test_up_after_a_simulated_reboot(project: Project) -> None:
     project.cli_json("deploy", "v1")
     project.cli_json("deploy", "v2")
-    master = project.nginx_pid()
-    assert master is not None
-    victims = [psutil.Process(p) for p in [*project.slot_pids(), master]]
-    victims += [c for v in victims for c in v.children(recursive=True)]
-    for victim in victims:  # everything dies at once, without the CLI
-        with contextlib.suppress(psutil.NoSuchProcess):
-            victim.kill()
-    poll(lambda: project.serve()[0] == 0, what="everything to be down")
+    simulate_reboot(project)
     result = project.cli_json("up")
     assert (result["slot"], result["version"], result["changed"]) == ("green", "v2", True)
     assert project.serve() == (200, "hello from v2\n")

@@ -15,7 +15,7 @@ from helpers import poll
 from loadgen import Load
 
 from bluegreen_local.engine import reaperd
-from integration.support import Project, get
+from integration.support import Project, get, simulate_reboot
 
 pytestmark = pytest.mark.nginx
 
@@ -100,14 +100,7 @@ def test_up_after_a_reboot_does_not_restart_the_warm_slot(
     project: Project
 ) -> None:
     _deployed_with_warm(project, "5m")
-    master = project.nginx_pid()
-    assert master is not None
-    victims = [psutil.Process(p) for p in [*project.slot_pids(), master]]
-    victims += [c for v in victims for c in v.children(recursive=True)]
-    for victim in victims:  # everything dies at once, without the CLI
-        with contextlib.suppress(psutil.NoSuchProcess):
-            victim.kill()
-    poll(lambda: project.serve()[0] == 0, what="everything to be down")
+    simulate_reboot(project)
     result = project.cli_json("up")
     assert (result["slot"], result["version"]) == ("green", "v2")
     assert set(_instances(project)) == {"green"}, "only the live version came back"
