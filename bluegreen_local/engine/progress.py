@@ -79,3 +79,10 @@ def warm_unhealthy(old: Instance) -> HealthCheckError:
                             "it, then `bluegreen rollback` redeploys it.",
                             failed=what, unchanged="traffic was not moved",
                             next_step="`bluegreen finalize`, then `bluegreen rollback`")
+
+
+def interrupted_before_flip(old: Instance, live: Instance | None) -> Interrupted:
+    unchanged = f"the warm {old.version} on {old.slot} still runs; {serving_text(live)}"
+    return Interrupted(f"interrupted before the switch: {unchanged}",
+                       failed="interrupted before the switch", unchanged=unchanged,
+                       next_step="run `bluegreen rollback` again when ready")

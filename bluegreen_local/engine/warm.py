@@ -21,10 +21,13 @@ class WarmRollback(Deployment):
                 raise progress.nothing_warm()
             self.phases.version = old.version
             try:
-                with self.phases.run(Phase.HEALTH, old.release) as step:
-                    if not current.healthy(self.config, self.runner, old):
-                        raise progress.warm_unhealthy(old)
-                    step.detail = f"warm {old.version} answers its health check"
+                try:  # a signal here changes nothing; from the switch on it waits (FINISH)
+                    with self.phases.run(Phase.HEALTH, old.release) as step:
+                        if not current.healthy(self.config, self.runner, old):
+                            raise progress.warm_unhealthy(old)
+                        step.detail = f"warm {old.version} answers its health check"
+                except KeyboardInterrupt:
+                    raise progress.interrupted_before_flip(old, st.live_instance) from None
                 # The bad version is stopped after the drain, whatever keep_old says.
                 result = self._switch_and_finish(st, old, st.live_instance,
                                                  keep_on_failure=True, keep_old=0.0)
