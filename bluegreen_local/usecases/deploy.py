@@ -27,7 +27,8 @@ def deploy(config: Config, version: str, *, force: bool = False, wait_lock: floa
 
 def rollback(config: Config, *, wait_lock: float = 0.0, report: Reporter = quiet) -> DeployResult:
     """Flip back to the warm old slot when one runs ([deploy] keep_old), else deploy the
-    previous version again, through the same path as a deploy."""
+    previous version again, through the same path as a deploy (which, with keep_old, leaves
+    the version rolled back from warm: the reaper is started for it too)."""
     with store.locked(config.state_dir, wait=wait_lock):
         current = store.load(config.state_dir)
         if reaper.warm(current) is not None:
@@ -35,7 +36,10 @@ def rollback(config: Config, *, wait_lock: float = 0.0, report: Reporter = quiet
         if current.previous is None:
             raise UsageError("nothing to roll back to: no previous version is recorded. "
                              "Nothing was changed; deploy a version by name instead.")
-        return Deployment(config, report, "rollback").run(current.previous.version, force=True)
+        result = Deployment(config, report, "rollback").run(current.previous.version,
+                                                             force=True)
+    reaperd.spawn(config)
+    return result
 
 
 def up(config: Config, *, wait_lock: float = 0.0, report: Reporter = quiet) -> DeployResult:
