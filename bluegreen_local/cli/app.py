@@ -132,7 +132,13 @@ def _dry_run(version: str, config_path: Path | None, json_out: bool, *, force: b
 @app.command()
 def rollback(config_path: ConfigOpt = None, json_out: JsonOpt = False,
              wait_lock: WaitLockOpt = "0s") -> None:
-    """Deploy the previous version again (start, health gate, switch, drain, stop)."""
+    """Roll back: flip to the warm old slot if one runs, else redeploy the previous version.
+
+    With deploy.keep_old set, the old version keeps running after a deploy; rollback then
+    health-checks it, points nginx back at it, drains and stops the bad version (no start).
+    Otherwise it deploys the previous version again (start, health gate, switch, drain, stop).
+    Exit codes: 2 nothing to roll back to, 4 health, 5 nginx, 6 locked, 7 port taken.
+    """
     from bluegreen_local.usecases import deploy
 
     clock, wait = reporter(json_out), duration(wait_lock)
@@ -276,3 +282,7 @@ def init(
     with cli_errors(json_out):
         path = manage.init(config.resolve_path(config_path), name, force=force)
     emit(doc.init_document(path, name)) if json_out else render_init(path)
+
+
+# Commands of other areas register on `app` from their own modules.
+from bluegreen_local.cli import warm as _warm  # noqa: E402,F401

@@ -151,7 +151,7 @@ def _slot_status(s: SlotStatus | None) -> Json:
     return {"slot": _name(s.slot), "port": s.port, "version": s.version, "pid": s.pid,
             "running": s.running, "healthy": s.healthy, "uptime": s.uptime,
             "memory_rss": s.memory_rss, "role": s.role.value if s.role else None,
-            "runs": s.runs}
+            "runs": s.runs, "until": s.until}
 
 
 def _nginx_status(n: NginxStatus) -> Json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -106,6 +107,10 @@ def render_status(result: StatusResult) -> None:
     for role, slot in (("live", result.live), ("idle", result.idle)):
         if slot is not None and slot.running and slot.runs:
             out().print(f"{role}: {slot.runs}", markup=False)
+    if result.idle is not None and result.idle.until is not None and result.idle.role:
+        until = time.strftime("%H:%M:%S", time.localtime(result.idle.until))
+        out().print(f"idle slot is {result.idle.role} until {until}: `bluegreen rollback` "
+                    "flips back to it, `bluegreen finalize` stops it", markup=False)
     ngx = result.nginx
     state = f"running (pid {ngx.master_pid})" if ngx.running else "not running"
     out().print(f"nginx ({ngx.mode}): {state}; generation {ngx.generation_served or '-'}",

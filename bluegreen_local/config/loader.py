@@ -11,7 +11,14 @@ from typing import Final
 from bluegreen_local.config.checker import Section
 from bluegreen_local.config.containers import read_capacity, read_docker, read_resources
 from bluegreen_local.config.fields import shown, trust_problem
-from bluegreen_local.config.model import AppConfig, Config, DrainConfig, HealthConfig, NginxConfig
+from bluegreen_local.config.model import (
+    AppConfig,
+    Config,
+    DeployConfig,
+    DrainConfig,
+    HealthConfig,
+    NginxConfig,
+)
 from bluegreen_local.config.network import listen_clash
 from bluegreen_local.config.reader import KeyDoc
 from bluegreen_local.model.errors import ConfigError
@@ -108,13 +115,15 @@ def _build(top: Section, path: Path) -> Config | None:
         docker = read_docker(top, runner)
         resources = read_resources(top, runner)
         capacity = read_capacity(top)
+        deploy = _deploy(top)
     if app is None or health is None or nginx is None or state_dir is None:
         return None
     if nginx.mode is Mode.MANAGED and (clash := listen_clash(nginx.listen, app.ports)):
         top.report(clash)
     if app.runner is RunnerKind.DOCKER and docker is None:
         return None
-    return Config(path, state_dir, app, health, nginx, drain, docker, resources, capacity)
+    return Config(path, state_dir, app, health, nginx, drain, docker, resources, capacity,
+                  deploy)
 
 
 def key_docs() -> tuple[KeyDoc, ...]:
@@ -270,3 +279,10 @@ def _drain(top: Section) -> DrainConfig:
                    "switch") as s:
         return DrainConfig(timeout=s.duration("timeout", "30s", doc="the longest wait for "
                                               "the old slot's requests to finish"))
+
+
+def _deploy(top: Section) -> DeployConfig:
+    with top.table("deploy", doc="what happens around the switch") as s:
+        return DeployConfig(keep_old=s.duration(
+            "keep_old", "0s", doc="how long the old slot keeps running (warm, out of the live "
+            "upstream) after a switch, so `rollback` is a flip; 0s stops it after the drain"))

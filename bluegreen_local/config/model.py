@@ -91,6 +91,11 @@ class CapacityConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DeployConfig:
+    keep_old: float = 0.0  # seconds the old slot stays warm after a switch; 0 stops it
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     state_dir: Path
@@ -101,6 +106,7 @@ class Config:
     docker: DockerConfig | None = None  # set when app.runner = "docker"
     resources: ResourcesConfig = ResourcesConfig()
     capacity: CapacityConfig = CapacityConfig()
+    deploy: DeployConfig = DeployConfig()
 
     @property
     def nginx_prefix(self) -> Path:

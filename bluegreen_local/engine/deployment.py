@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from bluegreen_local import nginx, store
 from bluegreen_local.config.model import Config
-from bluegreen_local.engine import capacity, current, progress, signals
+from bluegreen_local.engine import capacity, current, progress, reaper, signals
 from bluegreen_local.engine.drain import drain, wait_workers_gone
 from bluegreen_local.engine.phases import Phases, Reporter
 from bluegreen_local.engine.preflight import (
@@ -39,7 +39,6 @@ from bluegreen_local.util import net
 from bluegreen_local.util.clock import now_iso
 
 log = logging.getLogger(__name__)
-
 
 
 class Deployment:
@@ -188,7 +187,8 @@ class Deployment:
     # -- steps 6-10: switch, confirm, drain, stop, record ------------------------------------
 
     def _switch_and_finish(self, st: State, new: Instance, live: Instance | None,
-                           *, keep_on_failure: bool) -> DeployResult:
+                           *, keep_on_failure: bool, keep_old: float | None = None
+                           ) -> DeployResult:
         # FINISH: from here signals wait; the switch and the drain finish (each bounded).
         with self.phases.run(Phase.SWITCH, new.release) as step:
             done = self._switch(st, new, live, keep_on_failure=keep_on_failure)
@@ -197,7 +197,8 @@ class Deployment:
         # transaction: rename, reload, confirm); signals still wait.
         st = self._commit(st, new, live, done)
         self.phases.journal(Phase.DRAIN, new.release, done.old_workers)
-        drained = self._retire(st, live, done)
+        keep = self.config.deploy.keep_old if keep_old is None else keep_old
+        drained = self._retire(st, live, done, keep)
         result = self._result(new.release, live.release if live else None,
                               changed=True, drained=drained)
         self._record("ok", new.release, live, result.timings, result.message)
@@ -228,7 +229,7 @@ class Deployment:
         store.save(self.config.state_dir, st)
         return st
 
-    def _retire(self, st: State, live: Instance | None, done: Switched) -> bool:
+    def _retire(self, st: State, live: Instance | None, done: Switched, keep: float) -> bool:
         if live is None:
             # No old slot, but old workers (a shared nginx's) still answer from the previous
             # upstream for a moment: "deployed" means every worker routes to the new slot.
@@ -241,6 +242,11 @@ class Deployment:
                 f"timed out after {timeout:g}s with {outcome.workers_left} old workers and "
                 f"{outcome.connections_left} connections left")
         with self.phases.run(Phase.STOP, live.release) as step:
+            if keep > 0:  # out of the upstream and drained, but running: rollback is a flip
+                st = reaper.keep_warm(st, live, keep)
+                store.save(self.config.state_dir, st)
+                step.detail = f"{live.version} on {live.slot} kept warm for {keep:g}s"
+                return outcome.complete
             self.runner.stop(live, self.config.app.stop_timeout)
             store.save(self.config.state_dir, st.without(live.slot))
             step.detail = f"{live.version} on {live.slot}"
@@ -260,7 +266,6 @@ class Deployment:
             self._record("failed", release, live, self.phases.timings(), why)
 
     # -- helpers -----------------------------------------------------------------------------
-
 
     def _result(self, release: Release, previous: Release | None, *, changed: bool,
                 drained: bool = True, message: str = "") -> DeployResult:

@@ -62,3 +62,27 @@ def nothing_to_bring_up() -> UsageError:
                       failed="nothing to bring up: no version has been deployed yet",
                       unchanged="Nothing was changed",
                       next_step="run `bluegreen deploy VERSION` first")
+
+
+def nothing_warm() -> UsageError:
+    return UsageError("nothing is warm: no old version is kept running ([deploy] keep_old, or "
+                      "its deadline passed). Nothing was changed. `bluegreen rollback` "
+                      "redeploys the previous version instead.",
+                      failed="nothing is warm: no old version is kept running",
+                      unchanged="Nothing was changed",
+                      next_step="`bluegreen rollback` redeploys the previous version")
+
+
+def warm_unhealthy(old: Instance) -> HealthCheckError:
+    what = f"the warm {old.version} on {old.slot} (port {old.port}) fails its health check"
+    return HealthCheckError(f"{what}; traffic was not moved. Run `bluegreen finalize` to stop "
+                            "it, then `bluegreen rollback` redeploys it.",
+                            failed=what, unchanged="traffic was not moved",
+                            next_step="`bluegreen finalize`, then `bluegreen rollback`")
+
+
+def interrupted_before_flip(old: Instance, live: Instance | None) -> Interrupted:
+    unchanged = f"the warm {old.version} on {old.slot} still runs; {serving_text(live)}"
+    return Interrupted(f"interrupted before the switch: {unchanged}",
+                       failed="interrupted before the switch", unchanged=unchanged,
+                       next_step="run `bluegreen rollback` again when ready")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from bluegreen_local import nginx, store
 from bluegreen_local.config.model import Config
+from bluegreen_local.engine import reaper
 from bluegreen_local.engine.drain import drain, wait_workers_gone
 from bluegreen_local.engine.switch import switch
 from bluegreen_local.model.results import HistoryEvent
@@ -75,11 +76,11 @@ def recover(config: Config, runner: Runner) -> Recovery:
 
 
 def unclaimed(st: State, now: float) -> list[Instance]:
-    """The instances no role keeps: no role, a warm deadline passed, or a live role that state's
-    live release no longer names."""
-    live = st.live_instance
+    """The instances no role keeps: no role, a deadline (`until`) passed, or a live role that
+    state's live release no longer names."""
+    live, late = st.live_instance, reaper.expired(st, now)  # any role's deadline, not only warm
     return [i for i in st.instances
-            if not i.claimed(now) or (i.role is Role.LIVE and i != live)]
+            if not i.claimed(now) or i in late or (i.role is Role.LIVE and i != live)]
 
 
 def adopt_switch(config: Config, st: State) -> State:

@@ -67,6 +67,7 @@ class SlotStatus:
     memory_rss: int | None
     role: Role | None = None  # what the topology says the instance is for
     runs: str | None = None  # what runs it: "pid 4242", "container 0a1b2c3d4e5f (image ...)"
+    until: float | None = None  # a warm (or staged) slot's deadline, epoch seconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,12 +48,13 @@ def _slot_status(config: Config, runner: Runner, slot: Slot | None,
     if proc is None or not runner.alive(proc):
         port = proc.port if proc else slot_port(config, slot)
         return SlotStatus(slot, port, proc.version if proc else None, None, False, None, None,
-                          None, proc.role if proc else None)
+                          None, proc.role if proc else None, None,
+                          proc.until if proc else None)
     # The port it was started on, which differs from the config's if app.ports changed since.
     healthy = health.judge(health.probe(proc.port, config.health), config.health).healthy
     return SlotStatus(slot, proc.port, proc.version, proc.handle.pid, True, healthy,
                       round(time.time() - proc.started_at, 1), runner.memory(proc), proc.role,
-                      _runs(config, proc))
+                      _runs(config, proc), proc.until)
 
 
 def _runs(config: Config, proc: Instance) -> str:

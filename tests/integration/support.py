@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from helpers import REPO, free_port
+from helpers import REPO, free_port, poll
 
 APP = REPO / "examples" / "app.py"
 
@@ -132,3 +133,15 @@ def established(port: int) -> int:
     done = subprocess.run(["ss", "-Htn", "state", "established", "dport", "=", f":{port}"],
                           capture_output=True, text=True, check=True)
     return len(done.stdout.splitlines())
+
+
+def simulate_reboot(project: Project) -> None:
+    """Every slot process and the managed nginx die at once, without the CLI."""
+    master = project.nginx_pid()
+    assert master is not None
+    victims = [psutil.Process(p) for p in [*project.slot_pids(), master]]
+    victims += [c for v in victims for c in v.children(recursive=True)]
+    for victim in victims:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            victim.kill()
+    poll(lambda: project.serve()[0] == 0, what="everything to be down")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import shlex
@@ -18,7 +17,8 @@ import pytest
 from helpers import poll
 from loadgen import Load
 
-from integration.support import Project, get, our_processes
+from bluegreen_local.engine import reaperd
+from integration.support import Project, get, our_processes, simulate_reboot
 
 pytestmark = pytest.mark.nginx
 
@@ -120,6 +120,56 @@ def test_chaos_sigkill_at_random_moments_under_load(
     assert len([p for p in PHASES if kills[p]]) >= 5, f"kills must spread over phases: {kills}"
 
 
+WARM_ITERATIONS = 8
+
+
+def _assert_topology_matches(project: Project) -> None:
+    """Recovery's promise with a warm slot: what runs is exactly what state says runs."""
+    status = _status(project)
+    live, nginx = status["live"], status["nginx"]
+    assert isinstance(live, dict) and live["running"] and live["healthy"], status
+    assert isinstance(nginx, dict) and nginx["generation_served"] == nginx["generation_rendered"]
+    assert status["problems"] == [], status
+    assert _our_processes(project) == project.slot_pids(), "no process of ours unaccounted for"
+    instances = project.state()["instances"]
+    assert isinstance(instances, list)
+    roles = sorted(str(i["role"]) for i in instances)
+    assert roles in (["live"], ["live", "warm"]), roles
+
+
+@pytest.mark.slow
+def test_chaos_sigkill_during_rollback_to_a_warm_slot(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = random.Random(20261202)
+    project.write_config()
+    with project.config.open("a") as f:
+        f.write('[deploy]\nkeep_old = "5m"\n')
+    project.cli_json("deploy", "v0")
+    kills: Counter[str] = Counter()
+    with Load("127.0.0.1", project.listen_port, threads=4, max_seconds=600) as load:
+        load.wait_for(50)
+        for i in range(1, WARM_ITERATIONS + 1):
+            project.cli_json("deploy", f"v{i}")  # leaves v{i-1} (or what recovery kept) warm
+            rollback = subprocess.Popen(project.argv("rollback"), stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+            phase = _signal_at(project, rollback, rng.choice(("health", "switch", "drain")),
+                               signal.SIGKILL, jitter=rng.uniform(0, 0.02))
+            rollback.communicate(timeout=60)
+            kills[phase or "finished"] += 1
+            project.cli_json("recover")
+            _assert_topology_matches(project)
+        stats = load.stop()
+        reaper = reaperd.running(project.state_dir)
+        if reaper is not None:
+            reaper.kill()
+    with capsys.disabled():
+        print(f"\nwarm chaos: {WARM_ITERATIONS} rollbacks killed, by phase: {dict(kills)}; "
+              f"{stats.sent} requests, {stats.failed} failed {dict(stats.failures)}")
+    assert stats.failed == 0, dict(stats.failures)
+    assert stats.sent > WARM_ITERATIONS * 10
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 @pytest.mark.parametrize("phase", ["start", "health", "switch", "drain"])
 def test_signal_at_each_phase(project: Project, sig: signal.Signals, phase: str) -> None:
@@ -165,14 +215,7 @@ def test_up_restarts_a_killed_live_app_on_the_same_slot(project: Project) -> Non
 def test_up_after_a_simulated_reboot(project: Project) -> None:
     project.cli_json("deploy", "v1")
     project.cli_json("deploy", "v2")
-    master = project.nginx_pid()
-    assert master is not None
-    victims = [psutil.Process(p) for p in [*project.slot_pids(), master]]
-    victims += [c for v in victims for c in v.children(recursive=True)]
-    for victim in victims:  # everything dies at once, without the CLI
-        with contextlib.suppress(psutil.NoSuchProcess):
-            victim.kill()
-    poll(lambda: project.serve()[0] == 0, what="everything to be down")
+    simulate_reboot(project)
     result = project.cli_json("up")
     assert (result["slot"], result["version"], result["changed"]) == ("green", "v2", True)
     assert project.serve() == (200, "hello from v2\n")

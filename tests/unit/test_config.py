@@ -51,7 +51,8 @@ BAD_CONFIGS: list[tuple[str, str, str]] = [
     ("invalid-toml", "[app\nname = 1\n", "invalid TOML: "),
     ("invalid-toml-value", APP + "ports = [7001, \n", "invalid TOML: "),
     ("unknown-top-key", APP + 'colour = "blue"\n', "colour: unknown key (allowed: "),
-    ("unknown-top-table", APP + "[deploy]\nx = 1\n", "deploy: unknown key"),
+    ("unknown-top-table", APP + "[deplyo]\nx = 1\n", "deplyo: unknown key"),
+    ("unknown-deploy-key", APP + "[deploy]\nx = 1\n", "deploy.x: unknown key"),
     ("unknown-app-key", app_with('image = "x"'), "app.image: unknown key (allowed: command,"),
     ("unknown-health-key", APP + "[health]\nurl = '/'\n", "health.url: unknown key"),
     ("unknown-nginx-key", APP + "[nginx]\nport = 80\n", "nginx.port: unknown key"),
@@ -147,6 +148,10 @@ BAD_CONFIGS: list[tuple[str, str, str]] = [
      "seconds, got '10 parsecs'"),
     ("duration-negative-string", APP + '[health]\ntimeout = "-1s"\n',
      "health.timeout: must be a duration like"),
+    ("keep-old-word", APP + '[deploy]\nkeep_old = "forever"\n',
+     "deploy.keep_old: must be a duration like"),
+    ("keep-old-too-long", APP + '[deploy]\nkeep_old = 90000\n',
+     "deploy.keep_old: must be between 0s and 24h"),
     ("duration-bool", APP + "[drain]\ntimeout = true\n",
      "drain.timeout: must be a duration like \"500ms\", \"30s\", \"5m\" or a number of seconds, "
      "got True"),
@@ -387,6 +392,7 @@ def test_minimal_config_gets_documented_defaults() -> None:
     assert cfg.nginx.reload_command is None  # SIGHUP to the master
     assert cfg.nginx.reload_timeout == 10.0
     assert cfg.drain.timeout == 30.0
+    assert cfg.deploy.keep_old == 0.0  # stop the old slot after the drain, as before
     assert cfg.nginx_prefix == state_dir / "nginx"
 
 

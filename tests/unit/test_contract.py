@@ -58,7 +58,7 @@ EVENT = {"time": str, "action": str, "outcome": str, "app": str, "version": Mayb
          "message": str, "timings": Maybe(TIMINGS)}
 SLOT = {"slot": str, "port": int, "version": Maybe(str), "pid": Maybe(int), "running": bool,
         "healthy": Maybe(bool), "uptime": Maybe(NUMBER), "memory_rss": Maybe(int),
-        "role": Maybe(str), "runs": Maybe(str)}
+        "role": Maybe(str), "runs": Maybe(str), "until": Maybe(NUMBER)}
 NGINX = {"mode": str, "running": bool, "master_pid": Maybe(int), "listen": Maybe(str),
          "upstream_file": str, "generation_rendered": Maybe(str),
          "generation_served": Maybe(str)}
@@ -121,7 +121,7 @@ def status(*, empty: bool = False) -> StatusResult:
                       runs="container 0a1b2c3d4e5f (image registry.local/web:v2)")
     idle = SlotStatus(slot=Slot.BLUE, port=7001, version="v1", pid=4141, running=True,
                       healthy=False, uptime=3.0, memory_rss=2**19, role=Role.WARM,
-                      runs="pid 4141")
+                      runs="pid 4141", until=1.7e9)
     return StatusResult(app="web", live=live, idle=idle, nginx=proxy(), last_event=event(),
                         problems=("nginx is not running",))
 
@@ -196,7 +196,9 @@ def test_the_fakes_fill_every_optional_key() -> None:
     status = BUILDERS["status"]()
     assert all(status[key] is not None for key in ("live", "idle", "last_event"))
     for slot in (status["live"], status["idle"]):
-        assert isinstance(slot, dict) and None not in slot.values()
+        assert isinstance(slot, dict)
+        # A live slot has no deadline; the idle (warm) one fills "until".
+        assert None not in [v for k, v in slot.items() if k != "until" or slot is status["idle"]]
     assert None not in BUILDERS["history"]()["events"][0].values()  # type: ignore[index,union-attr]
     assert None not in BUILDERS["error"]().values()
     assert None not in BUILDERS["plan"]().values()
