@@ -112,7 +112,8 @@ def render_status(result: StatusResult) -> None:
         out().print(f"last: {e.time} {e.action} {e.version or ''} {e.outcome} by {e.user}",
                   markup=False)
     for problem in result.problems:
-        err().print(f"drift: {problem}", markup=False)
+        # One line each, never wrapped: monitoring greps them, people copy the command.
+        err().print(f"drift: {problem}", markup=False, soft_wrap=True)
 
 
 def render_history(events: list[HistoryEvent]) -> None:

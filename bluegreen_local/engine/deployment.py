@@ -16,6 +16,7 @@ from bluegreen_local.engine.preflight import (
     check_listen_free,
     check_nginx_programs,
     port_owner_message,
+    require_nginx,
 )
 from bluegreen_local.engine.prepare import Prepared, next_generation, prepare
 from bluegreen_local.engine.progress import recovery_text
@@ -55,6 +56,7 @@ class Deployment:
     def run(self, version: str, *, force: bool) -> DeployResult:
         self.phases.version = version
         with self.phases:
+            require_nginx(self.config)  # before recovery or a boot that would be wasted
             recovery = self._recover()
             try:
                 result = self._run(recovery.state, version, force=force,
@@ -67,6 +69,7 @@ class Deployment:
 
     def up(self) -> DeployResult:
         with self.phases:
+            require_nginx(self.config)
             recovery = self._recover()
             st = recovery.state
             if st.live is None:

@@ -19,7 +19,7 @@ from bluegreen_local import nginx, store
 from bluegreen_local.config.fields import check_version
 from bluegreen_local.config.model import Config
 from bluegreen_local.engine import current
-from bluegreen_local.engine.preflight import check_listen_free, port_owner_message
+from bluegreen_local.engine.preflight import check_listen_free, port_owner_message, require_nginx
 from bluegreen_local.model.errors import PortConflictError, StateError
 from bluegreen_local.model.results import FileDiff, Plan, PortUse
 from bluegreen_local.model.types import Mode, Release, Route, Slot
@@ -44,6 +44,7 @@ def dry_run(config: Config, version: str, *, force: bool = False) -> Plan:
 def plan_deploy(config: Config, version: str, *, force: bool = False) -> Plan:
     """What deploying `version` would do now: no lock, no recovery, no write, no process."""
     check_version(version)
+    require_nginx(config)  # the deploy's first refusal, with the same message and exit 5
     st = store.load(config.state_dir)
     runner = make_runner(config)
     running = nginx.master_pid(config) is not None

@@ -8,16 +8,13 @@ import psutil
 
 from bluegreen_local import nginx, store
 from bluegreen_local.config.model import Config
+from bluegreen_local.engine.preflight import nginx_down, nginx_down_fix
 from bluegreen_local.model.results import NginxStatus, SlotStatus, StatusResult
 from bluegreen_local.model.types import Instance, Mode, Slot
 from bluegreen_local.probes import health
 from bluegreen_local.runners import make_runner, slot_port
 from bluegreen_local.runners.base import Runner
 from bluegreen_local.store import journal
-
-# -- status -----------------------------------------------------------------------------------
-
-
 
 # -- status -----------------------------------------------------------------------------------
 
@@ -83,7 +80,7 @@ def _drift(config: Config, st: store.State, live: SlotStatus | None,
         problems.append(f"the live slot {live.slot} fails its health check; run `bluegreen up` "
                         "to replace it with a fresh copy")
     if live is not None and not px.running:
-        problems.append("nginx is not running; run `bluegreen up`")
+        problems.append(f"{nginx_down(config)}; {nginx_down_fix(config)}")
     edited = st.live is not None and st.token and not nginx.files_current(
         config, st.routes(), st.token)
     if edited:
