@@ -84,7 +84,8 @@ def status_document(result: StatusResult) -> Document:
         "schema": SCHEMA, "app": result.app, "live": _slot_status(result.live),
         "idle": _slot_status(result.idle), "nginx": _nginx_status(result.nginx),
         "last_event": _event(result.last_event) if result.last_event else None,
-        "problems": list(result.problems),
+        "problems": list(result.problems), "in_progress": result.in_progress,
+        "drift_exit_code": result.drift_exit_code,
     }
 
 

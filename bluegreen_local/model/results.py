@@ -91,6 +91,11 @@ class StatusResult:
     nginx: NginxStatus
     last_event: HistoryEvent | None
     problems: tuple[str, ...] = field(default=())
+    # A deploy running right now (its journal's owner is alive): not drift, it will settle.
+    in_progress: str | None = None
+    # `status --check`'s exit: 0 when state, processes and nginx agree, else the code of the
+    # first problem (4: the app's side, 5: nginx's side).
+    drift_exit_code: int = 0
 
 
 @dataclass(frozen=True, slots=True)

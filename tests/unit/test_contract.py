@@ -80,7 +80,8 @@ SHAPES: dict[str, dict[str, object]] = {
     "recover": {"schema": int, "ok": bool, "changed": bool, "actions": [str],
                 "live": Maybe(RELEASE)},
     "status": {"schema": int, "app": str, "live": Maybe(SLOT), "idle": Maybe(SLOT),
-               "nginx": NGINX, "last_event": Maybe(EVENT), "problems": [str]},
+               "nginx": NGINX, "last_event": Maybe(EVENT), "problems": [str],
+               "in_progress": Maybe(str), "drift_exit_code": int},
     "history": {"schema": int, "events": [EVENT]},
     "check": {"schema": int, "app": str, "ok": bool,
               "items": [{"name": str, "ok": bool, "warning": bool, "detail": str}],
@@ -121,7 +122,8 @@ def status(*, empty: bool = False) -> StatusResult:
     idle = SlotStatus(slot=Slot.BLUE, port=7001, version="v1", pid=4141, running=True,
                       healthy=False, uptime=3.0, memory_rss=2**19, role=Role.WARM)
     return StatusResult(app="web", live=live, idle=idle, nginx=proxy(), last_event=event(),
-                        problems=("nginx is not running",))
+                        problems=("nginx is not running",), in_progress="a deploy of v3",
+                        drift_exit_code=5)
 
 
 def deployed(*, first: bool = False) -> DeployResult:
