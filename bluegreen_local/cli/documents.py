@@ -151,7 +151,8 @@ def _slot_status(s: SlotStatus | None) -> Json:
         return None
     return {"slot": _name(s.slot), "port": s.port, "version": s.version, "pid": s.pid,
             "running": s.running, "healthy": s.healthy, "uptime": s.uptime,
-            "memory_rss": s.memory_rss, "role": s.role.value if s.role else None}
+            "memory_rss": s.memory_rss, "role": s.role.value if s.role else None,
+            "config_hash": s.config_hash}
 
 
 def _nginx_status(n: NginxStatus) -> Json:
@@ -165,4 +166,4 @@ def _event(e: HistoryEvent) -> Json:
     return {"time": e.time, "action": e.action, "outcome": e.outcome, "app": e.app,
             "version": e.version, "slot": _name(e.slot), "port": e.port,
             "previous": _release(e.previous), "user": e.user, "message": e.message,
-            "timings": _timings(e.timings)}
+            "timings": _timings(e.timings), "config_hash": e.config_hash}

@@ -91,15 +91,16 @@ def render_status(result: StatusResult) -> None:
     from rich.table import Table
 
     table = Table(title=f"bluegreen: {result.app}", show_header=True)
-    for column in ("", "slot", "port", "version", "pid", "health", "uptime", "memory"):
+    for column in ("", "slot", "port", "version", "config", "pid", "health", "uptime", "memory"):
         # A narrow terminal folds a long version onto more lines; it never cuts one short.
         table.add_column(column, overflow="fold")
     for role, slot in (("live", result.live), ("idle", result.idle)):
         if slot is None:
-            table.add_row(role, "-", "-", "-", "-", "-", "-", "-")
+            table.add_row(role, "-", "-", "-", "-", "-", "-", "-", "-")
             continue
         health = {True: "healthy", False: "UNHEALTHY", None: "-"}[slot.healthy]
         table.add_row(role, slot.slot, str(slot.port), slot.version or "-",
+                      (slot.config_hash or "-")[:7],
                       str(slot.pid or "-") if slot.running else "stopped", health,
                       human_duration(slot.uptime) if slot.uptime is not None else "-",
                       f"{slot.memory_rss / 2**20:.1f} MiB" if slot.memory_rss else "-")

@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 
 from bluegreen_local import nginx, store
+from bluegreen_local.config.identity import StartSettings
 from bluegreen_local.config.model import Config
 from bluegreen_local.engine import current, progress, signals
 from bluegreen_local.engine.drain import drain, wait_workers_gone
@@ -34,7 +35,7 @@ from bluegreen_local.model.types import Instance, Mode, Phase, Release, Slot
 from bluegreen_local.nginx import staged
 from bluegreen_local.probes import health
 from bluegreen_local.runners import make_runner, slot_port
-from bluegreen_local.store import journal
+from bluegreen_local.store import journal, releases
 from bluegreen_local.store.state import State
 from bluegreen_local.util import net
 from bluegreen_local.util.clock import now_iso
@@ -52,6 +53,8 @@ class Deployment:
         self.runner = make_runner(config)
         self.phases = Phases(config.state_dir, action, "", report, started_at=now_iso())
         self.prepared: Prepared | None = None  # the switch's files, staged while booting
+        self.why = ""  # why the live version itself is deployed again (its start settings)
+        self.digest: str | None = None  # the start settings of the version this run started
 
     def run(self, version: str, *, force: bool) -> DeployResult:
         self.phases.version = version
@@ -117,6 +120,8 @@ class Deployment:
             note = "; ".join(("", *recovered)) if recovered else ""
             return self._result(same.release, None, changed=bool(recovered),
                                 message=f"{version} is already live and healthy{note}")
+        if live is not None and live.version == version and not force:
+            self.why = current.start_changed(self.config, live)
         st, new = self._start_and_gate(st, version, live)
         return self._switch_and_finish(st, new, live, keep_on_failure=False)
 
@@ -134,7 +139,9 @@ class Deployment:
         try:
             # HOLD: a signal between spawning and recording would orphan the new version.
             with self.phases.run(Phase.START, Release(target, port, version)) as step:
-                new = self.runner.start(target, port, version)
+                self.digest = releases.remember(self.config.state_dir,
+                                                StartSettings.of(self.config.app))
+                new = replace(self.runner.start(target, port, version), config_hash=self.digest)
                 st = st.with_instance(new)
                 store.save(self.config.state_dir, st)
                 step.detail = f"{version} {new.handle.describe()}"
@@ -269,7 +276,8 @@ class Deployment:
             slot=release.slot, port=release.port, previous=previous,
             timings=self.phases.timings(), action=self.action, drain_timed_out=not drained,
             message=message or f"{release.version} is live on {release.slot} "
-                               f"(port {release.port})",
+                               f"(port {release.port})"
+                               + (f"; redeployed: {self.why}" if self.why else ""),
         )
 
     def _record(self, outcome: str, release: Release, live: Instance | None,
@@ -279,5 +287,5 @@ class Deployment:
                 time=now_iso(), action=self.action, outcome=outcome, app=self.config.app.name,
                 version=release.version, slot=release.slot, port=release.port,
                 previous=live.release if live else None, user=store.current_user(),
-                message=message, timings=timings))
+                message=message, timings=timings, config_hash=self.digest))
             step.detail = f"{self.action} {outcome}"

@@ -51,6 +51,7 @@ class HistoryEvent:
     user: str
     message: str = ""
     timings: Timings | None = None
+    config_hash: str | None = None  # the start settings of the version it started, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ class SlotStatus:
     uptime: float | None
     memory_rss: int | None
     role: Role | None = None  # what the topology says the instance is for
+    config_hash: str | None = None  # the digest of the settings it started with
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,10 @@ def _change(config: Config, runner: Runner, st: State, version: str, *, running:
     refusal = detail if use is PortUse.FOREIGN else _listen_refusal(config, running=running)
     was = (f" from {st.live.version} on {st.live.slot} (port {st.live.port})"
            if st.live else "")
+    live = st.live_instance
+    if live is not None and live.version == version and (why := current.start_changed(
+            config, live)):
+        was += f": {why}"
     return Plan(
         config.app.name, version, noop=False, slot=target, port=port, live=st.live,
         idle_port=use, idle_port_detail=detail, nginx_running=running, generation=token,

@@ -50,11 +50,12 @@ def _slot_status(config: Config, runner: Runner, slot: Slot | None,
     if proc is None or not runner.alive(proc):
         port = proc.port if proc else slot_port(config, slot)
         return SlotStatus(slot, port, proc.version if proc else None, None, False, None, None,
-                          None, proc.role if proc else None)
+                          None, proc.role if proc else None, proc.config_hash if proc else None)
     # The port it was started on, which differs from the config's if app.ports changed since.
     healthy = health.judge(health.probe(proc.port, config.health), config.health).healthy
     return SlotStatus(slot, proc.port, proc.version, proc.handle.pid, True, healthy,
-                      round(time.time() - proc.started_at, 1), runner.memory(proc), proc.role)
+                      round(time.time() - proc.started_at, 1), runner.memory(proc), proc.role,
+                      proc.config_hash)
 
 
 def _nginx_status(config: Config) -> NginxStatus:
