@@ -181,13 +181,24 @@ def recover(config_path: ConfigOpt = None, json_out: JsonOpt = False,
 
 
 @app.command()
-def status(config_path: ConfigOpt = None, json_out: JsonOpt = False) -> None:
-    """Show the live and idle slots, their health, nginx and the last event. Changes nothing."""
+def status(
+    config_path: ConfigOpt = None,
+    json_out: JsonOpt = False,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Exit non-zero when state, the slots and nginx disagree (drift): 4 "
+                        "for the app's side (live slot down or unhealthy, a run interrupted), "
+                        "5 for nginx's (not running, other files or generation). For "
+                        "monitoring; a deploy in progress is not drift.")] = False,
+) -> None:
+    """Show the live and idle slots, their health, nginx and the last event. Changes nothing.
+    Exits 0 unless --check; `drift:` lines name each problem and the command that fixes it."""
     from bluegreen_local.usecases import status as ops
 
     with cli_errors(json_out):
         result = ops.status(load(config_path))
     emit(doc.status_document(result)) if json_out else render_status(result)
+    if check and result.drift_exit_code:
+        raise typer.Exit(result.drift_exit_code)
 
 
 @app.command()

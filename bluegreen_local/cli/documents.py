@@ -84,7 +84,8 @@ def status_document(result: StatusResult) -> Document:
         "schema": SCHEMA, "app": result.app, "live": _slot_status(result.live),
         "idle": _slot_status(result.idle), "nginx": _nginx_status(result.nginx),
         "last_event": _event(result.last_event) if result.last_event else None,
-        "problems": list(result.problems),
+        "problems": list(result.problems), "in_progress": result.in_progress,
+        "drift_exit_code": result.drift_exit_code,
     }
 
 
@@ -151,7 +152,7 @@ def _slot_status(s: SlotStatus | None) -> Json:
     return {"slot": _name(s.slot), "port": s.port, "version": s.version, "pid": s.pid,
             "running": s.running, "healthy": s.healthy, "uptime": s.uptime,
             "memory_rss": s.memory_rss, "role": s.role.value if s.role else None,
-            "runs": s.runs, "until": s.until}
+            "runs": s.runs, "until": s.until, "config_hash": s.config_hash}
 
 
 def _nginx_status(n: NginxStatus) -> Json:
@@ -165,4 +166,4 @@ def _event(e: HistoryEvent) -> Json:
     return {"time": e.time, "action": e.action, "outcome": e.outcome, "app": e.app,
             "version": e.version, "slot": _name(e.slot), "port": e.port,
             "previous": _release(e.previous), "user": e.user, "message": e.message,
-            "timings": _timings(e.timings)}
+            "timings": _timings(e.timings), "config_hash": e.config_hash}

@@ -92,16 +92,18 @@ def render_status(result: StatusResult) -> None:
     from rich.table import Table
 
     table = Table(title=f"bluegreen: {result.app}", show_header=True)
-    for column in ("", "slot", "port", "version", "pid", "health", "uptime", "memory"):
-        table.add_column(column)
+    for column in ("", "slot", "port", "version", "config", "pid", "health", "uptime", "memory"):
+        # A narrow terminal folds a long version onto more lines; it never cuts one short.
+        table.add_column(column, overflow="fold")
     for role, slot in (("live", result.live), ("idle", result.idle)):
         if slot is None:
-            table.add_row(role, "-", "-", "-", "-", "-", "-", "-")
+            table.add_row(role, "-", "-", "-", "-", "-", "-", "-", "-")
             continue
         health = {True: "healthy", False: "UNHEALTHY", None: "-"}[slot.healthy]
         table.add_row(role, slot.slot, str(slot.port), slot.version or "-",
+                      (slot.config_hash or "-")[:7],
                       str(slot.pid or "-") if slot.running else "stopped", health,
-                      f"{slot.uptime:.0f}s" if slot.uptime is not None else "-",
+                      human_duration(slot.uptime) if slot.uptime is not None else "-",
                       f"{slot.memory_rss / 2**20:.1f} MiB" if slot.memory_rss else "-")
     out().print(table)
     for role, slot in (("live", result.live), ("idle", result.idle)):
@@ -119,16 +121,35 @@ def render_status(result: StatusResult) -> None:
         e = result.last_event
         out().print(f"last: {e.time} {e.action} {e.version or ''} {e.outcome} by {e.user}",
                   markup=False)
+    if result.in_progress:
+        err().print(f"in progress: {result.in_progress}", markup=False, soft_wrap=True)
     for problem in result.problems:
-        err().print(f"drift: {problem}", markup=False)
+        # One line each, never wrapped: monitoring greps them, people copy the command.
+        err().print(f"drift: {problem}", markup=False, soft_wrap=True)
+
+
+def human_duration(seconds: float) -> str:
+    """36m, 2h05m, 3d04h: the two largest units, as people read an uptime."""
+    total = int(seconds)
+    if total < 60:
+        return f"{total}s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s" if minutes < 10 else f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
 
 
 def render_history(events: list[HistoryEvent]) -> None:
     from rich.table import Table
 
     table = Table(show_header=True)
-    for column in ("time", "action", "outcome", "version", "slot", "previous", "total", "user"):
-        table.add_column(column)
+    table.add_column("time", no_wrap=True, min_width=20)  # an ISO time, whole or not at all
+    for column in ("action", "outcome", "version", "slot", "previous", "total", "user"):
+        table.add_column(column, overflow="fold")
     for e in events:
         total = f"{e.timings.total:.2f}s" if e.timings else "-"
         prev = e.previous.version if e.previous else "-"

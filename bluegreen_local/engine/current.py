@@ -7,6 +7,7 @@ the files on disk), so `deploy --dry-run` can ask it without changing anything.
 from __future__ import annotations
 
 from bluegreen_local import nginx
+from bluegreen_local.config.identity import start_digest
 from bluegreen_local.config.model import Config
 from bluegreen_local.model.types import Instance, Slot
 from bluegreen_local.probes import health
@@ -39,6 +40,16 @@ def already_live(config: Config, runner: Runner, st: State, version: str, *,
                  force: bool) -> Instance | None:
     """The live instance when deploying `version` would change nothing, else None."""
     live = st.live_instance
-    if live is None or live.version != version or force:
+    if live is None or live.version != version or force or start_changed(config, live):
         return None
     return live if serving(config, runner, st, live) else None
+
+
+def start_changed(config: Config, live: Instance) -> str:
+    """Why the live version is a different release than the config's, or "" (the same, or
+    started before digests were kept: no surprise redeploy after an upgrade)."""
+    now = start_digest(config)
+    if live.config_hash is None or live.config_hash == now:
+        return ""
+    return (f"its start configuration changed (app.command, app.env, app.workdir or the "
+            f"runner: {live.config_hash[:7]} -> {now[:7]})")

@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 
 from bluegreen_local import nginx, store
+from bluegreen_local.config.identity import StartSettings
 from bluegreen_local.config.model import Config
 from bluegreen_local.engine import capacity, current, progress, reaper, signals
 from bluegreen_local.engine.drain import drain, wait_workers_gone
@@ -16,6 +17,7 @@ from bluegreen_local.engine.preflight import (
     check_listen_free,
     check_nginx_programs,
     port_owner_message,
+    require_nginx,
 )
 from bluegreen_local.engine.prepare import Prepared, next_generation, prepare
 from bluegreen_local.engine.progress import recovery_text
@@ -33,7 +35,7 @@ from bluegreen_local.model.types import Instance, Mode, Phase, Release, Slot
 from bluegreen_local.nginx import staged
 from bluegreen_local.probes import health
 from bluegreen_local.runners import make_runner, slot_port
-from bluegreen_local.store import journal
+from bluegreen_local.store import journal, releases
 from bluegreen_local.store.state import State
 from bluegreen_local.util import net
 from bluegreen_local.util.clock import now_iso
@@ -51,10 +53,13 @@ class Deployment:
         self.skip_capacity_check = False  # --skip-capacity-check; recorded in history
         self.phases = Phases(config.state_dir, action, "", report, started_at=now_iso())
         self.prepared: Prepared | None = None  # the switch's files, staged while booting
+        self.why = ""  # why the live version itself is deployed again (its start settings)
+        self.digest: str | None = None  # the start settings of the version this run started
 
     def run(self, version: str, *, force: bool) -> DeployResult:
         self.phases.version = version
         with self.phases:
+            require_nginx(self.config)  # before recovery or a boot that would be wasted
             recovery = self._recover()
             try:
                 result = self._run(recovery.state, version, force=force,
@@ -67,6 +72,7 @@ class Deployment:
 
     def up(self) -> DeployResult:
         with self.phases:
+            require_nginx(self.config)
             recovery = self._recover()
             st = recovery.state
             if st.live is None:
@@ -114,6 +120,8 @@ class Deployment:
             note = "; ".join(("", *recovered)) if recovered else ""
             return self._result(same.release, None, changed=bool(recovered),
                                 message=f"{version} is already live and healthy{note}")
+        if live is not None and live.version == version and not force:
+            self.why = current.start_changed(self.config, live)
         st, new = self._start_and_gate(st, version, live)
         return self._switch_and_finish(st, new, live, keep_on_failure=False)
 
@@ -133,7 +141,9 @@ class Deployment:
         try:
             # HOLD: a signal between spawning and recording would orphan the new version.
             with self.phases.run(Phase.START, Release(target, port, version)) as step:
-                new = self.runner.start(target, port, version)
+                self.digest = releases.remember(self.config.state_dir,
+                                                StartSettings.of(self.config.app))
+                new = replace(self.runner.start(target, port, version), config_hash=self.digest)
                 st = st.with_instance(new)
                 store.save(self.config.state_dir, st)
                 step.detail = f"{version} {new.handle.describe()}"
@@ -265,8 +275,6 @@ class Deployment:
         with contextlib.suppress(BlueGreenError):
             self._record("failed", release, live, self.phases.timings(), why)
 
-    # -- helpers -----------------------------------------------------------------------------
-
     def _result(self, release: Release, previous: Release | None, *, changed: bool,
                 drained: bool = True, message: str = "") -> DeployResult:
         return DeployResult(
@@ -274,7 +282,8 @@ class Deployment:
             slot=release.slot, port=release.port, previous=previous,
             timings=self.phases.timings(), action=self.action, drain_timed_out=not drained,
             message=message or f"{release.version} is live on {release.slot} "
-                               f"(port {release.port})",
+                               f"(port {release.port})"
+                               + (f"; redeployed: {self.why}" if self.why else ""),
         )
 
     def _record(self, outcome: str, release: Release, live: Instance | None,
@@ -285,5 +294,6 @@ class Deployment:
                 version=release.version, slot=release.slot, port=release.port,
                 previous=live.release if live else None, user=store.current_user(),
                 message=message + ("; capacity check skipped (--skip-capacity-check)"
-                                   if self.skip_capacity_check else ""), timings=timings))
+                                   if self.skip_capacity_check else ""), timings=timings,
+                config_hash=self.digest))
             step.detail = f"{self.action} {outcome}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+from bluegreen_local import nginx
 from bluegreen_local.config.model import Config
 from bluegreen_local.model.errors import NginxError, PortConflictError
 from bluegreen_local.model.types import Mode, Slot
@@ -17,6 +18,30 @@ from bluegreen_local.util.which import SBIN_DIRS, find_program
 
 NGINX_PROGRAM_FIX: Final = ("Install nginx (apt-get install nginx), or set the key to the "
                             "program's full path.")
+
+
+def nginx_down(config: Config) -> str:
+    """What to say when nginx is not running: the one message every command gives."""
+    return f"nginx is not running (no live nginx master in {config.nginx.pid_file})"
+
+
+def nginx_down_fix(config: Config) -> str:
+    """The one command that brings nginx back, by mode: the managed nginx is ours to start
+    (`up` does it, and so does a deploy); the system nginx belongs to the host's init."""
+    if config.nginx.mode is Mode.MANAGED:
+        return "run `bluegreen up`, which starts the managed nginx"
+    return "start it with `systemctl start nginx` (or your init's equivalent), then run " \
+           "the command again"
+
+
+def require_nginx(config: Config) -> None:
+    """System mode: the host's nginx must run before anything starts, or the new version
+    would boot and pass its health check only for the switch to fail. (The managed nginx
+    is started by the deploy itself.)"""
+    if config.nginx.mode is Mode.SYSTEM and nginx.master_pid(config) is None:
+        fix = nginx_down_fix(config)
+        raise NginxError(failed=f"{nginx_down(config)}.", unchanged="Nothing was changed.",
+                         next_step=f"{fix[0].upper()}{fix[1:]}.")
 
 
 def check_listen_free(config: Config) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from bluegreen_local import nginx
 from bluegreen_local.config.model import Config
 from bluegreen_local.engine.drain import wait_workers_gone as drain
+from bluegreen_local.engine.preflight import nginx_down, nginx_down_fix
 from bluegreen_local.engine.prepare import Prepared, usable
 from bluegreen_local.model.errors import NginxError, ReloadUndoFailed
 from bluegreen_local.model.types import Mode, Route
@@ -83,8 +84,8 @@ def _install_and_reload(config: Config, token: str, old_token: str, files: Mappi
 
 def _start_proxy(config: Config, token: str) -> None:
     if config.nginx.mode is Mode.SYSTEM:
-        raise NginxError(f"nginx is not running (no live nginx master in "
-                         f"{config.nginx.pid_file}); start it and deploy again")
+        # It ran when the deploy began (preflight.require_nginx) and stopped meanwhile.
+        raise NginxError(f"{nginx_down(config)}; {nginx_down_fix(config)}")
     managed.start(config, token)
 
 

@@ -51,6 +51,7 @@ class HistoryEvent:
     user: str
     message: str = ""
     timings: Timings | None = None
+    config_hash: str | None = None  # the start settings of the version it started, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class SlotStatus:
     role: Role | None = None  # what the topology says the instance is for
     runs: str | None = None  # what runs it: "pid 4242", "container 0a1b2c3d4e5f (image ...)"
     until: float | None = None  # a warm (or staged) slot's deadline, epoch seconds
+    config_hash: str | None = None  # the digest of the settings it started with
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,11 @@ class StatusResult:
     nginx: NginxStatus
     last_event: HistoryEvent | None
     problems: tuple[str, ...] = field(default=())
+    # A deploy running right now (its journal's owner is alive): not drift, it will settle.
+    in_progress: str | None = None
+    # `status --check`'s exit: 0 when state, processes and nginx agree, else the code of the
+    # first problem (4: the app's side, 5: nginx's side).
+    drift_exit_code: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,6 +115,8 @@ class Instance:
     role: Role | None = None
     until: float | None = None  # WARM: stopped once this time (epoch seconds) has passed
     weight: int | None = None  # CANARY: percent of the live traffic
+    # The digest of its start settings (config/identity.py); None: started before digests.
+    config_hash: str | None = None
 
     @property
     def release(self) -> Release:

@@ -69,6 +69,7 @@ def _event(line: str) -> HistoryEvent | None:
             port=raw.get("port"), previous=release_from_json(raw.get("previous")),
             user=raw.get("user", ""), message=raw.get("message", ""),
             timings=Timings(**timings) if isinstance(timings, dict) else None,
+            config_hash=raw.get("config_hash"),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None

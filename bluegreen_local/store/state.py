@@ -125,6 +125,7 @@ def _instance_json(inst: Instance) -> dict[str, object]:
         "slot": inst.slot.value, "port": inst.port, "version": inst.version,
         "role": inst.role.value if inst.role else None, "until": inst.until,
         "weight": inst.weight, "started_at": inst.started_at, "handle": _handle_json(inst.handle),
+        "config_hash": inst.config_hash,
     }
 
 
@@ -204,6 +205,7 @@ def _instance(raw: dict[str, object]) -> Instance:
         role=Role(str(role)) if role is not None else None,
         until=float(str(until)) if until is not None else None,
         weight=int(str(weight)) if weight is not None else None,
+        config_hash=str(digest) if (digest := raw.get("config_hash")) is not None else None,
     )
 
 

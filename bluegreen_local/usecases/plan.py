@@ -19,7 +19,7 @@ from bluegreen_local import nginx, store
 from bluegreen_local.config.fields import check_version
 from bluegreen_local.config.model import Config
 from bluegreen_local.engine import current
-from bluegreen_local.engine.preflight import check_listen_free, port_owner_message
+from bluegreen_local.engine.preflight import check_listen_free, port_owner_message, require_nginx
 from bluegreen_local.model.errors import PortConflictError, StateError
 from bluegreen_local.model.results import FileDiff, Plan, PortUse
 from bluegreen_local.model.types import Mode, Release, Route, Slot
@@ -44,6 +44,7 @@ def dry_run(config: Config, version: str, *, force: bool = False) -> Plan:
 def plan_deploy(config: Config, version: str, *, force: bool = False) -> Plan:
     """What deploying `version` would do now: no lock, no recovery, no write, no process."""
     check_version(version)
+    require_nginx(config)  # the deploy's first refusal, with the same message and exit 5
     st = store.load(config.state_dir)
     runner = make_runner(config)
     running = nginx.master_pid(config) is not None
@@ -71,6 +72,10 @@ def _change(config: Config, runner: Runner, st: State, version: str, *, running:
     refusal = detail if use is PortUse.FOREIGN else _listen_refusal(config, running=running)
     was = (f" from {st.live.version} on {st.live.slot} (port {st.live.port})"
            if st.live else "")
+    live = st.live_instance
+    if live is not None and live.version == version and (why := current.start_changed(
+            config, live)):
+        was += f": {why}"
     return Plan(
         config.app.name, version, noop=False, slot=target, port=port, live=st.live,
         idle_port=use, idle_port_detail=detail, nginx_running=running, generation=token,

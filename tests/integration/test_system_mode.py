@@ -15,7 +15,7 @@ from helpers import free_port, poll
 from loadgen import Load
 
 from integration.debian import HostNginx, system_settings
-from integration.support import Project, get
+from integration.support import Project, get, our_processes
 
 pytestmark = pytest.mark.nginx
 
@@ -144,7 +144,32 @@ def test_system_nginx_not_running_is_exit_5(project: Project, system_nginx: Syst
     done = project.cli("deploy", "v1")
     assert done.returncode == 5, done.stderr
     assert "nginx is not running" in done.stderr
-    assert project.slot_pids() == set()
+    # Refused before anything ran: no state written, no process started.
+    assert not (project.state_dir / "state.json").exists()
+    assert our_processes(project.state_dir) == set()
+
+
+def test_nginx_down_is_said_once_the_same_way_before_anything_starts(
+    project: Project, system_nginx: SystemNginx
+) -> None:
+    assert project.cli("deploy", "v1").returncode == 0
+    live = project.slot_pids()
+    pid = system_nginx.pid()
+    assert pid is not None
+    psutil.Process(pid).terminate()
+    poll(lambda: system_nginx.pid() is None, what="nginx to exit")
+    fix = "systemctl start nginx"
+    for args in (("deploy", "v2"), ("deploy", "v2", "--dry-run"), ("up",)):
+        done = project.cli(*args)
+        assert done.returncode == 5, (args, done.stderr)
+        assert "nginx is not running" in done.stderr and fix in done.stderr, done.stderr
+        assert "Nothing was changed" in done.stderr, done.stderr
+    # Checked first: v2 never started (no green log, no start phase), v1 kept running.
+    assert not (project.state_dir / "logs/green.log").exists()
+    assert project.slot_pids() == live
+    status = project.cli("status")
+    assert f"nginx is not running (no live nginx master in {system_nginx.pid_file}); " \
+           f"start it with `{fix}`" in status.stderr, status.stderr
 
 
 def test_a_configured_reload_command_replaces_the_signal(

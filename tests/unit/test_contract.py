@@ -55,10 +55,11 @@ RELEASE = {"slot": str, "port": int, "version": str}
 TIMINGS = dict.fromkeys(("start", "healthy", "switch", "drain", "stop", "total"), NUMBER)
 EVENT = {"time": str, "action": str, "outcome": str, "app": str, "version": Maybe(str),
          "slot": Maybe(str), "port": Maybe(int), "previous": Maybe(RELEASE), "user": str,
-         "message": str, "timings": Maybe(TIMINGS)}
+         "message": str, "timings": Maybe(TIMINGS), "config_hash": Maybe(str)}
 SLOT = {"slot": str, "port": int, "version": Maybe(str), "pid": Maybe(int), "running": bool,
         "healthy": Maybe(bool), "uptime": Maybe(NUMBER), "memory_rss": Maybe(int),
-        "role": Maybe(str), "runs": Maybe(str), "until": Maybe(NUMBER)}
+        "role": Maybe(str), "runs": Maybe(str), "until": Maybe(NUMBER),
+        "config_hash": Maybe(str)}
 NGINX = {"mode": str, "running": bool, "master_pid": Maybe(int), "listen": Maybe(str),
          "upstream_file": str, "generation_rendered": Maybe(str),
          "generation_served": Maybe(str)}
@@ -80,7 +81,8 @@ SHAPES: dict[str, dict[str, object]] = {
     "recover": {"schema": int, "ok": bool, "changed": bool, "actions": [str],
                 "live": Maybe(RELEASE)},
     "status": {"schema": int, "app": str, "live": Maybe(SLOT), "idle": Maybe(SLOT),
-               "nginx": NGINX, "last_event": Maybe(EVENT), "problems": [str]},
+               "nginx": NGINX, "last_event": Maybe(EVENT), "problems": [str],
+               "in_progress": Maybe(str), "drift_exit_code": int},
     "history": {"schema": int, "events": [EVENT]},
     "check": {"schema": int, "app": str, "ok": bool,
               "items": [{"name": str, "ok": bool, "warning": bool, "detail": str}],
@@ -104,7 +106,8 @@ def timed() -> Timings:
 def event() -> HistoryEvent:
     return HistoryEvent(time="2025-01-01T00:00:00+00:00", action="deploy", outcome="ok",
                         app="web", version="v2", slot=Slot.GREEN, port=7002, previous=V1,
-                        user="ops", message="v2 is live", timings=timed())
+                        user="ops", message="v2 is live", timings=timed(),
+                        config_hash="0123456789ab")
 
 
 def proxy() -> NginxStatus:
@@ -118,12 +121,14 @@ def status(*, empty: bool = False) -> StatusResult:
         return StatusResult(app="web", live=None, idle=None, nginx=proxy(), last_event=None)
     live = SlotStatus(slot=Slot.GREEN, port=7002, version="v2", pid=4242, running=True,
                       healthy=True, uptime=12.5, memory_rss=2**20, role=Role.LIVE,
-                      runs="container 0a1b2c3d4e5f (image registry.local/web:v2)")
+                      runs="container 0a1b2c3d4e5f (image registry.local/web:v2)",
+                      config_hash="0123456789ab")
     idle = SlotStatus(slot=Slot.BLUE, port=7001, version="v1", pid=4141, running=True,
                       healthy=False, uptime=3.0, memory_rss=2**19, role=Role.WARM,
-                      runs="pid 4141", until=1.7e9)
+                      runs="pid 4141", until=1.7e9, config_hash="ba9876543210")
     return StatusResult(app="web", live=live, idle=idle, nginx=proxy(), last_event=event(),
-                        problems=("nginx is not running",))
+                        problems=("nginx is not running",), in_progress="a deploy of v3",
+                        drift_exit_code=5)
 
 
 def deployed(*, first: bool = False) -> DeployResult:

@@ -54,7 +54,8 @@ def test_saved_document_is_versioned_json(tmp_path: Path) -> None:
     assert raw["instances"][0] == {
         "slot": "blue", "port": 7001, "version": "v1", "role": None, "until": None,
         "weight": None, "started_at": 1700000001.5,
-        "handle": {"runner": "process", "pid": 4242, "create_time": 1700000000.25}}
+        "handle": {"runner": "process", "pid": 4242, "create_time": 1700000000.25},
+        "config_hash": None}
     assert raw["instances"][1]["role"] == "live"
     assert set(raw) == {"schema", "generation", "token", "live", "previous", "instances"}
     assert raw["previous"] == {"slot": "blue", "port": 7001, "version": "v1"}
