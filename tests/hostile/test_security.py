@@ -78,6 +78,10 @@ def test_no_file_in_the_state_dir_is_named_after_a_value(live: Live) -> None:
     # Each generation's own admin socket is named after its random part.
     generation_sockets = {n for n in names if re.fullmatch(r"nginx/admin\.sock\.[0-9a-f]{8}", n)}
     assert len(generation_sockets) == 1, names
+    # Each release's start settings, named after their digest (hex, validated before use).
+    kept = {n for n in names if re.fullmatch(r"releases/[0-9a-f]{12}\.json", n)}
+    assert kept, names
+    names -= kept | {"releases"}
     assert names - generation_sockets <= allowed, names - generation_sockets - allowed
     assert all(Slot(p.stem) for p in (root / "logs").iterdir())
 
@@ -156,7 +160,9 @@ def test_nginx_commands_run_without_a_shell(
 
 SHELL_CALLS: Final = {"system", "popen", "getoutput", "getstatusoutput",
                       "create_subprocess_shell", "spawnl", "spawnlp", "execl", "execlp"}
-SUBPROCESS_DOORS: Final = {"util/proc.py", "runners/process.py"}
+# proc.run for commands that finish; the two starters of long-lived detached processes: the
+# process runner (the app) and the reaper (our own interpreter and module, argv only).
+SUBPROCESS_DOORS: Final = {"util/proc.py", "runners/process.py", "engine/reaperd.py"}
 
 
 def _calls(tree: ast.AST) -> list[ast.Call]:
