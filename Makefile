@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 # What the tests and the demo need from the system: nginx, ss (iproute2), ps (procps).
 APT_PACKAGES := nginx iproute2 procps
 
-.PHONY: help venv system-deps demo demo-down test lint bench config-reference clean
+.PHONY: help venv system-deps test-deps demo demo-down test lint bench config-reference clean
 
 help:
 	@echo "make demo       set up, then deploy examples/app.py v1 -> v2 on a private nginx under load"
@@ -45,7 +45,18 @@ demo: venv system-deps
 demo-down: venv
 	cd examples && ../$(PY) demo.py --dir ../.demo --down
 
-test: venv system-deps
+# The docker runner's tests also need Debian's docker engine and busybox-static (their image).
+test-deps: system-deps
+	@missing=""; \
+	command -v dockerd >/dev/null || [ -x /usr/sbin/dockerd ] || missing="$$missing docker.io"; \
+	command -v busybox >/dev/null || [ -x /bin/busybox ] || missing="$$missing busybox-static"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing:$$missing — run: sudo apt-get install$$missing (the docker tests skip without them)"; exit 0; fi; \
+	  echo "installing$$missing with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test: venv test-deps
 	$(PY) -m pytest
 
 # The load generator and the naive switch's health loop come from Debian; matplotlib draws the plot.
